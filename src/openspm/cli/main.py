@@ -1,0 +1,31 @@
+"""The `openspm` command line: a thin face over the services."""
+
+from __future__ import annotations
+
+import typer
+
+from openspm.cli import imports, store
+
+app = typer.Typer(
+    name="openspm",
+    help="openspm: open-source Sales Performance Management.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+app.command("import", help="Load a CSV, Excel or Parquet file into the store.")(imports.import_command)
+app.command("kinds")(imports.kinds_command)
+app.add_typer(store.db_app, name="db")
+app.add_typer(store.calendar_app, name="calendar")
+app.command("status")(store.status_command)
+app.command("audit")(store.audit_command)
+app.command("serve")(store.serve_command)
+
+
+def run() -> None:
+    """Console-script entry point."""
+    app()
+
+
+if __name__ == "__main__":  # pragma: no cover
+    run()

@@ -1,0 +1,475 @@
+"""The domain model as SQLAlchemy 2 tables.
+
+Every imported entity has an internal integer `id` and, where the source system
+has one, a unique `external_id` (the CRM / ERP / HRIS key that imports match on).
+Effective-dated rows carry `effective_from` (inclusive) and `effective_to`
+(exclusive, NULL = open-ended). Money, rates, shares and quantities are
+`ExactDecimal`; timestamps are UTC.
+
+`row_hash` on imported rows is a digest of the row's normalized content, so a
+re-import can tell "unchanged" from "changed" without reading every column.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any, ClassVar
+
+from sqlalchemy import (
+    JSON,
+    CheckConstraint,
+    Date,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from openspm.core.dates import utc_now
+from openspm.store.types import ExactDecimal, UTCDateTime
+
+NAMING = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+Attributes = dict[str, Any]
+
+
+class Base(DeclarativeBase):
+    """Declarative base with stable constraint names for migrations."""
+
+    metadata = MetaData(naming_convention=NAMING)
+    type_annotation_map: ClassVar[dict[Any, Any]] = {
+        Decimal: ExactDecimal(),
+        datetime: UTCDateTime(),
+        date: Date(),
+        Attributes: JSON(),
+    }
+
+
+def _id() -> Mapped[int]:
+    return mapped_column(Integer, primary_key=True, autoincrement=True)
+
+
+def _external_id() -> Mapped[str]:
+    return mapped_column(String(128), unique=True, nullable=False)
+
+
+def _row_hash() -> Mapped[str | None]:
+    return mapped_column(String(32), nullable=True)
+
+
+# --- calendars and periods -------------------------------------------------------------
+
+
+class Calendar(Base):
+    """A fiscal calendar; its year starts on the 1st of `fiscal_year_start_month`."""
+
+    __tablename__ = "calendars"
+    id: Mapped[int] = _id()
+    name: Mapped[str] = mapped_column(String(64), unique=True)
+    fiscal_year_start_month: Mapped[int] = mapped_column(Integer, default=1)
+
+
+class Period(Base):
+    """A half-open period `[start_date, end_date)` of a calendar: month, quarter or year."""
+
+    __tablename__ = "periods"
+    __table_args__ = (
+        UniqueConstraint("calendar_id", "name"),
+        CheckConstraint("end_date > start_date", name="end_after_start"),
+        CheckConstraint("kind IN ('month', 'quarter', 'year')", name="kind"),
+    )
+    id: Mapped[int] = _id()
+    calendar_id: Mapped[int] = mapped_column(ForeignKey("calendars.id"))
+    name: Mapped[str] = mapped_column(String(32))
+    kind: Mapped[str] = mapped_column(String(16))
+    start_date: Mapped[date]
+    end_date: Mapped[date]
+    fiscal_year: Mapped[int]
+    status: Mapped[str] = mapped_column(String(16), default="open")
+    row_hash: Mapped[str | None] = _row_hash()
+
+
+class FxRate(Base):
+    """`1 from_currency = rate to_currency`, valid from `effective_date` until the next rate."""
+
+    __tablename__ = "fx_rates"
+    __table_args__ = (
+        UniqueConstraint("from_currency", "to_currency", "effective_date"),
+        CheckConstraint("from_currency <> to_currency", name="distinct_currencies"),
+    )
+    id: Mapped[int] = _id()
+    from_currency: Mapped[str] = mapped_column(String(3))
+    to_currency: Mapped[str] = mapped_column(String(3))
+    effective_date: Mapped[date]
+    rate: Mapped[Decimal]
+    row_hash: Mapped[str | None] = _row_hash()
+
+
+# --- people and organisation -----------------------------------------------------------
+
+
+class Payee(Base):
+    """A person who can be credited and paid."""
+
+    __tablename__ = "payees"
+    id: Mapped[int] = _id()
+    external_id: Mapped[str] = _external_id()
+    name: Mapped[str] = mapped_column(String(200))
+    email: Mapped[str | None] = mapped_column(String(254), index=True)
+    hire_date: Mapped[date | None]
+    termination_date: Mapped[date | None]
+    pay_currency: Mapped[str] = mapped_column(String(3))
+    region: Mapped[str | None] = mapped_column(String(64))
+    role: Mapped[str | None] = mapped_column(String(64))
+    seniority: Mapped[str | None] = mapped_column(String(64))
+    cost_center: Mapped[str | None] = mapped_column(String(64))
+    attributes: Mapped[Attributes] = mapped_column(default=dict)
+    row_hash: Mapped[str | None] = _row_hash()
+
+
+class Position(Base):
+    """A seat in the sales organisation, effective-dated; `parent` is the parent position's id."""
+
+    __tablename__ = "positions"
+    __table_args__ = (UniqueConstraint("external_id", "effective_from"),)
+    id: Mapped[int] = _id()
+    external_id: Mapped[str] = mapped_column(String(128), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    role: Mapped[str | None] = mapped_column(String(64))
+    parent_external_id: Mapped[str | None] = mapped_column(String(128))
+    payee_id: Mapped[int | None] = mapped_column(ForeignKey("payees.id"), index=True)
+    effective_from: Mapped[date]
+    effective_to: Mapped[date | None]
+    row_hash: Mapped[str | None] = _row_hash()
+
+
+class ReportingLine(Base):
+    """`payee` reports to `manager` during `[effective_from, effective_to)`."""
+
+    __tablename__ = "reporting_lines"
+    __table_args__ = (
+        UniqueConstraint("payee_id", "effective_from"),
+        CheckConstraint("payee_id <> manager_id", name="not_own_manager"),
+    )
+    id: Mapped[int] = _id()
+    payee_id: Mapped[int] = mapped_column(ForeignKey("payees.id"))
+    manager_id: Mapped[int] = mapped_column(ForeignKey("payees.id"), index=True)
+    effective_from: Mapped[date]
+    effective_to: Mapped[date | None]
+    row_hash: Mapped[str | None] = _row_hash()
+
+
+# --- customers, territories, products --------------------------------------------------
+
+
+class Account(Base):
+    """A customer account with firmographics and potential."""
+
+    __tablename__ = "accounts"
+    id: Mapped[int] = _id()
+    external_id: Mapped[str] = _external_id()
+    name: Mapped[str] = mapped_column(String(200))
+    industry: Mapped[str | None] = mapped_column(String(64))
+    size: Mapped[str | None] = mapped_column(String(32))
+    segment: Mapped[str | None] = mapped_column(String(64))
+    employees: Mapped[int | None]
+    annual_revenue: Mapped[Decimal | None]
+    country: Mapped[str | None] = mapped_column(String(64))
+    region: Mapped[str | None] = mapped_column(String(64))
+    city: Mapped[str | None] = mapped_column(String(100))
+    latitude: Mapped[Decimal | None]
+    longitude: Mapped[Decimal | None]
+    potential: Mapped[Decimal | None]
+    attributes: Mapped[Attributes] = mapped_column(default=dict)
+    row_hash: Mapped[str | None] = _row_hash()
+
+
+class Territory(Base):
+    """A named territory, optionally inside a parent territory."""
+
+    __tablename__ = "territories"
+    id: Mapped[int] = _id()
+    external_id: Mapped[str] = _external_id()
+    name: Mapped[str] = mapped_column(String(200))
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("territories.id"))
+    region: Mapped[str | None] = mapped_column(String(64))
+    attributes: Mapped[Attributes] = mapped_column(default=dict)
+    row_hash: Mapped[str | None] = _row_hash()
+
+
+class AccountTerritory(Base):
+    """Account → territory, effective-dated (one territory per account at a time)."""
+
+    __tablename__ = "account_territories"
+    __table_args__ = (UniqueConstraint("account_id", "effective_from"),)
+    id: Mapped[int] = _id()
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"))
+    territory_id: Mapped[int] = mapped_column(ForeignKey("territories.id"), index=True)
+    effective_from: Mapped[date]
+    effective_to: Mapped[date | None]
+    row_hash: Mapped[str | None] = _row_hash()
+
+
+class TerritoryAssignment(Base):
+    """Territory → payee in a role (owner, overlay, ...), effective-dated."""
+
+    __tablename__ = "territory_assignments"
+    __table_args__ = (UniqueConstraint("territory_id", "payee_id", "role", "effective_from"),)
+    id: Mapped[int] = _id()
+    territory_id: Mapped[int] = mapped_column(ForeignKey("territories.id"))
+    payee_id: Mapped[int] = mapped_column(ForeignKey("payees.id"), index=True)
+    role: Mapped[str] = mapped_column(String(64), default="owner")
+    share: Mapped[Decimal]
+    effective_from: Mapped[date]
+    effective_to: Mapped[date | None]
+    row_hash: Mapped[str | None] = _row_hash()
+
+
+class AccountAssignment(Base):
+    """Account → payee in a role (owner, overlay, ...), effective-dated: named-account ownership."""
+
+    __tablename__ = "account_assignments"
+    __table_args__ = (UniqueConstraint("account_id", "payee_id", "role", "effective_from"),)
+    id: Mapped[int] = _id()
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"))
+    payee_id: Mapped[int] = mapped_column(ForeignKey("payees.id"), index=True)
+    role: Mapped[str] = mapped_column(String(64), default="owner")
+    share: Mapped[Decimal]
+    effective_from: Mapped[date]
+    effective_to: Mapped[date | None]
+    row_hash: Mapped[str | None] = _row_hash()
+
+
+class Product(Base):
+    """A product (SKU) in a product family."""
+
+    __tablename__ = "products"
+    id: Mapped[int] = _id()
+    external_id: Mapped[str] = _external_id()
+    name: Mapped[str] = mapped_column(String(200))
+    family: Mapped[str] = mapped_column(String(64), index=True)
+    list_price: Mapped[Decimal | None]
+    currency: Mapped[str | None] = mapped_column(String(3))
+    attributes: Mapped[Attributes] = mapped_column(default=dict)
+    row_hash: Mapped[str | None] = _row_hash()
+
+
+# --- transactions and pipeline ---------------------------------------------------------
+
+
+class Transaction(Base):
+    """An order line, return or cancellation: the unit of crediting.
+
+    Sign convention: a sale has a non-negative quantity; a return or cancellation
+    carries negative (or zero) amount and quantity and names its `original_id`.
+    """
+
+    __tablename__ = "transactions"
+    __table_args__ = (
+        CheckConstraint("type IN ('sale', 'return', 'cancellation')", name="type"),
+        Index("ix_transactions_date_account", "date", "account_id"),
+    )
+    id: Mapped[int] = _id()
+    external_id: Mapped[str] = _external_id()
+    date: Mapped[dt.date]
+    type: Mapped[str] = mapped_column(String(16), default="sale")
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"))
+    product_id: Mapped[int] = mapped_column(ForeignKey("products.id"))
+    quantity: Mapped[Decimal]
+    amount: Mapped[Decimal]
+    currency: Mapped[str] = mapped_column(String(3))
+    list_amount: Mapped[Decimal | None]
+    original_id: Mapped[int | None] = mapped_column(ForeignKey("transactions.id"), index=True)
+    owner_id: Mapped[int | None] = mapped_column(ForeignKey("payees.id"), index=True)
+    order_id: Mapped[str | None] = mapped_column(String(128))
+    opportunity_external_id: Mapped[str | None] = mapped_column(String(128))
+    attributes: Mapped[Attributes] = mapped_column(default=dict)
+    import_batch_id: Mapped[int | None] = mapped_column(ForeignKey("import_batches.id"))
+    source_row: Mapped[int | None]
+    row_hash: Mapped[str | None] = _row_hash()
+
+
+class TransactionSplit(Base):
+    """An explicit credit split: `share` (a fraction) of a transaction to a payee in a role."""
+
+    __tablename__ = "transaction_splits"
+    __table_args__ = (
+        UniqueConstraint("transaction_id", "payee_id", "role"),
+        CheckConstraint("share > 0", name="share_positive"),
+    )
+    id: Mapped[int] = _id()
+    transaction_id: Mapped[int] = mapped_column(ForeignKey("transactions.id"))
+    payee_id: Mapped[int] = mapped_column(ForeignKey("payees.id"), index=True)
+    role: Mapped[str] = mapped_column(String(64), default="owner")
+    share: Mapped[Decimal]
+    row_hash: Mapped[str | None] = _row_hash()
+
+
+class Opportunity(Base):
+    """A pipeline opportunity (for forecasting): stage, probability, amount, close date."""
+
+    __tablename__ = "opportunities"
+    __table_args__ = (CheckConstraint("status IN ('open', 'won', 'lost')", name="status"),)
+    id: Mapped[int] = _id()
+    external_id: Mapped[str] = _external_id()
+    name: Mapped[str] = mapped_column(String(200))
+    account_id: Mapped[int | None] = mapped_column(ForeignKey("accounts.id"), index=True)
+    owner_id: Mapped[int | None] = mapped_column(ForeignKey("payees.id"), index=True)
+    stage: Mapped[str] = mapped_column(String(64))
+    probability: Mapped[Decimal | None]
+    amount: Mapped[Decimal]
+    currency: Mapped[str] = mapped_column(String(3))
+    close_date: Mapped[date]
+    created_date: Mapped[date | None]
+    status: Mapped[str] = mapped_column(String(8), default="open")
+    attributes: Mapped[Attributes] = mapped_column(default=dict)
+    row_hash: Mapped[str | None] = _row_hash()
+
+
+# --- plans and quotas ------------------------------------------------------------------
+
+
+class Plan(Base):
+    """A compensation plan; its rules live in versioned documents (`PlanVersion`)."""
+
+    __tablename__ = "plans"
+    id: Mapped[int] = _id()
+    external_id: Mapped[str] = _external_id()
+    name: Mapped[str] = mapped_column(String(200))
+    currency: Mapped[str] = mapped_column(String(3))
+    description: Mapped[str | None] = mapped_column(Text)
+    row_hash: Mapped[str | None] = _row_hash()
+
+
+class PlanVersion(Base):
+    """One effective-dated version of a plan, with its plan document (YAML text)."""
+
+    __tablename__ = "plan_versions"
+    __table_args__ = (UniqueConstraint("plan_id", "version"),)
+    id: Mapped[int] = _id()
+    plan_id: Mapped[int] = mapped_column(ForeignKey("plans.id"))
+    version: Mapped[int]
+    effective_from: Mapped[date]
+    effective_to: Mapped[date | None]
+    document: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utc_now)
+    row_hash: Mapped[str | None] = _row_hash()
+
+
+class PlanAssignment(Base):
+    """Payee ↔ plan for `[effective_from, effective_to)`, with parameters (target incentive, overrides)."""
+
+    __tablename__ = "plan_assignments"
+    __table_args__ = (UniqueConstraint("payee_id", "plan_id", "effective_from"),)
+    id: Mapped[int] = _id()
+    payee_id: Mapped[int] = mapped_column(ForeignKey("payees.id"), index=True)
+    plan_id: Mapped[int] = mapped_column(ForeignKey("plans.id"), index=True)
+    plan_version_id: Mapped[int | None] = mapped_column(ForeignKey("plan_versions.id"))
+    effective_from: Mapped[date]
+    effective_to: Mapped[date | None]
+    target_incentive: Mapped[Decimal | None]
+    currency: Mapped[str | None] = mapped_column(String(3))
+    parameters: Mapped[Attributes] = mapped_column(default=dict)
+    row_hash: Mapped[str | None] = _row_hash()
+
+
+class Quota(Base):
+    """Quota of a payee for a measure in a period."""
+
+    __tablename__ = "quotas"
+    __table_args__ = (UniqueConstraint("payee_id", "measure", "period_id"),)
+    id: Mapped[int] = _id()
+    payee_id: Mapped[int] = mapped_column(ForeignKey("payees.id"))
+    measure: Mapped[str] = mapped_column(String(64))
+    period_id: Mapped[int] = mapped_column(ForeignKey("periods.id"), index=True)
+    amount: Mapped[Decimal]
+    currency: Mapped[str | None] = mapped_column(String(3))
+    row_hash: Mapped[str | None] = _row_hash()
+
+
+# --- users, roles, audit, imports ------------------------------------------------------
+
+
+class Role(Base):
+    """A role: admin, comp_analyst, finance, manager, rep."""
+
+    __tablename__ = "roles"
+    id: Mapped[int] = _id()
+    name: Mapped[str] = mapped_column(String(32), unique=True)
+    description: Mapped[str] = mapped_column(String(200))
+
+
+class User(Base):
+    """A person who signs in; a rep or manager user is linked to their payee."""
+
+    __tablename__ = "users"
+    id: Mapped[int] = _id()
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    payee_id: Mapped[int | None] = mapped_column(ForeignKey("payees.id"))
+    password_hash: Mapped[str | None] = mapped_column(String(200))
+    active: Mapped[bool] = mapped_column(default=True)
+    created_at: Mapped[datetime] = mapped_column(default=utc_now)
+    row_hash: Mapped[str | None] = _row_hash()
+
+
+class UserRole(Base):
+    """User ↔ role."""
+
+    __tablename__ = "user_roles"
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), primary_key=True)
+    role_id: Mapped[int] = mapped_column(ForeignKey("roles.id"), primary_key=True)
+
+
+class AuditEntry(Base):
+    """Who changed what, when, with the values before and after."""
+
+    __tablename__ = "audit_log"
+    id: Mapped[int] = _id()
+    at: Mapped[datetime] = mapped_column(default=utc_now, index=True)
+    actor: Mapped[str] = mapped_column(String(254))
+    action: Mapped[str] = mapped_column(String(32))
+    entity: Mapped[str] = mapped_column(String(64))
+    entity_key: Mapped[str] = mapped_column(String(256))
+    before: Mapped[Attributes | None] = mapped_column(JSON, nullable=True)
+    after: Mapped[Attributes | None] = mapped_column(JSON, nullable=True)
+    note: Mapped[str | None] = mapped_column(Text)
+
+
+class ImportBatch(Base):
+    """One import of one file: what, from where, by whom, and the row counts."""
+
+    __tablename__ = "import_batches"
+    id: Mapped[int] = _id()
+    kind: Mapped[str] = mapped_column(String(32))
+    file_name: Mapped[str] = mapped_column(String(500))
+    file_sha256: Mapped[str] = mapped_column(String(64))
+    actor: Mapped[str] = mapped_column(String(254))
+    started_at: Mapped[datetime] = mapped_column(default=utc_now)
+    finished_at: Mapped[datetime | None]
+    rows: Mapped[int] = mapped_column(default=0)
+    inserted: Mapped[int] = mapped_column(default=0)
+    updated: Mapped[int] = mapped_column(default=0)
+    unchanged: Mapped[int] = mapped_column(default=0)
+    rejected: Mapped[int] = mapped_column(default=0)
+
+
+ROLES = {
+    "admin": "Everything, including users and roles",
+    "comp_analyst": "Plans, data, runs, adjustments and disputes",
+    "finance": "Read-only everything; accruals, payroll and accounting exports",
+    "manager": "Their team as of the period, and approvals that fall to them",
+    "rep": "Their own earnings, statements, plan and disputes",
+}
