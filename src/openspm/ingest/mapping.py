@@ -11,6 +11,8 @@ columns:
   id: Opportunity ID           # source column name
   owner: {column: Owner Email, match: email}        # match payees by email, not by id
   status: {column: Stage, values: {Closed Won: won, Closed Lost: lost}, default: open}
+                               # `default`: the value when the cell is empty, or (with
+                               # `values`) when the cell is not one of the mapped values
   probability: {column: Probability (%), percent: true}  # 75 means 75%
   currency: {value: USD}       # a constant
 attributes:                    # more source columns kept as free attributes

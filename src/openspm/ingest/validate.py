@@ -210,7 +210,8 @@ def parse_rows(
             if src.index is not None:
                 text = values[src.index] if src.index < width else ""
                 if src.values:
-                    text = src.values.get(text.strip(), text)
+                    mapped = src.values.get(text.strip())
+                    text = mapped if mapped is not None else (src.default or text) if text.strip() else text
                 if not text.strip():
                     value = col.default
                 else:

@@ -79,6 +79,7 @@ class Calendar(Base):
     id: Mapped[int] = _id()
     name: Mapped[str] = mapped_column(String(64), unique=True)
     fiscal_year_start_month: Mapped[int] = mapped_column(Integer, default=1)
+    row_hash: Mapped[str | None] = _row_hash()
 
 
 class Period(Base):

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-24 01:07:17.851856
+Create Date: 2026-11-24 01:16:23.244804
 """
 
 from collections.abc import Sequence
@@ -60,6 +60,7 @@ def upgrade() -> None:
     sa.Column('id', sa.Integer(), autoincrement=True, nullable=False),
     sa.Column('name', sa.String(length=64), nullable=False),
     sa.Column('fiscal_year_start_month', sa.Integer(), nullable=False),
+    sa.Column('row_hash', sa.String(length=32), nullable=True),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_calendars')),
     sa.UniqueConstraint('name', name=op.f('uq_calendars_name'))
     )
