@@ -38,7 +38,7 @@ _TRUE = {"true", "yes", "y", "1", "t"}
 _FALSE = {"false", "no", "n", "0", "f"}
 
 
-@dataclass
+@dataclass(slots=True)
 class ParsedRow:
     """One valid-looking row: typed values by field name, free attributes, content digest."""
 
@@ -90,7 +90,17 @@ def _parser(f: Field, src: FieldSource, thousands: str, base_dir: Path) -> Parse
         return parse_share
     if f.type is T.DATE:
         fmt = src.date_format
-        return lambda text: parse_date(text, fmt)
+        if fmt:
+            return lambda text: parse_date(text, fmt)
+        fromisoformat = date.fromisoformat
+
+        def parse_iso(text: str) -> date:
+            try:
+                return fromisoformat(text)
+            except ValueError:
+                return parse_date(text)
+
+        return parse_iso
     if f.type is T.CURRENCY:
         return normalize_currency
     if f.type is T.BOOL:
@@ -168,22 +178,35 @@ def _columns(kind: Kind, binding: Binding, base_dir: Path, source: str) -> list[
 
 
 def digest(record: Record, attributes: dict[str, str]) -> str:
-    """A stable 128-bit digest of a row's content (numbers compared by value)."""
-    parts: list[str] = []
-    for name in sorted(record):
-        value = record[name]
-        if isinstance(value, Decimal):
-            text = format(value.normalize(), "f")
-        elif isinstance(value, date):
-            text = value.isoformat()
-        elif value is None:
-            text = "\x00"
-        else:
-            text = str(value)
-        parts.append(f"{name}={text}")
-    for name in sorted(attributes):
-        parts.append(f"attr.{name}={attributes[name]}")
-    return hashlib.blake2b("\x1f".join(parts).encode(), digest_size=16).hexdigest()
+    """A 128-bit digest of a row's parsed content (used where a row reads files).
+
+    Digests are a fast path only: equal digests mean "unchanged"; different
+    digests lead to a value-by-value comparison (so `200` and `200.00` stay
+    unchanged). Any write outside the importer clears `row_hash`.
+    """
+    text = repr((tuple(record.values()), sorted(attributes.items()) if attributes else ()))
+    return hashlib.blake2b(text.encode(), digest_size=16).hexdigest()
+
+
+def _binding_seed(kind: Kind, binding: Binding) -> bytes:
+    """What, besides a row's text, decides its parsed content: the kind and the mapping."""
+    parts = [kind.name, binding.thousands, repr(sorted(binding.attributes.items()))]
+    for name, src in sorted(binding.fields.items()):
+        parts.append(
+            repr(
+                (
+                    name,
+                    src.index,
+                    src.constant,
+                    sorted(src.values.items()),
+                    src.default,
+                    src.match,
+                    src.percent,
+                    src.date_format,
+                )
+            )
+        )
+    return "\x1e".join(parts).encode()
 
 
 def parse_rows(
@@ -196,8 +219,24 @@ def parse_rows(
     on_row: Callable[[int], None] | None = None,
 ) -> list[ParsedRow]:
     """Parse every row; a row with any bad value becomes one issue (its first problem)."""
-    columns = _columns(kind, binding, base_dir, source)
+    plan = [
+        (
+            c.field.name,
+            c.source.index,
+            c.source.values,
+            c.source.default,
+            c.parse,
+            c.default,
+            c.field.required,
+            c.source.label,
+        )
+        for c in _columns(kind, binding, base_dir, source)
+    ]
+    checks = kind.checks
     attribute_columns = list(binding.attributes.items())
+    reads_files = any(f.type is T.FILE for f in kind.fields)
+    seed = _binding_seed(kind, binding)
+    blake2b = hashlib.blake2b
     parsed: list[ParsedRow] = []
     for number, values in rows:
         if on_row is not None and number % 10_000 == 0:
@@ -205,40 +244,44 @@ def parse_rows(
         record: Record = {}
         problem: Issue | None = None
         width = len(values)
-        for col in columns:
-            src = col.source
-            if src.index is not None:
-                text = values[src.index] if src.index < width else ""
-                if src.values:
-                    mapped = src.values.get(text.strip())
-                    text = mapped if mapped is not None else (src.default or text) if text.strip() else text
-                if not text.strip():
-                    value = col.default
-                else:
+        for name, index, value_map, map_default, parse, default, required, label in plan:
+            value = default
+            if index is not None:
+                text = values[index] if index < width else ""
+                if value_map:
+                    mapped = value_map.get(text.strip())
+                    text = mapped if mapped is not None else (map_default or text) if text.strip() else text
+                if text and not text.isspace():
                     try:
-                        value = col.parse(text)
+                        value = parse(text)
                     except ValueError as exc:
-                        problem = Issue(source, number, src.label, text.strip(), str(exc))
+                        problem = Issue(source, number, label, text.strip(), str(exc))
                         break
-            else:
-                value = col.default
-            if value is None and col.field.required:
-                problem = Issue(source, number, src.label, "", "required value is empty")
+            if value is None and required:
+                problem = Issue(source, number, label, "", "required value is empty")
                 break
-            record[col.field.name] = value
+            record[name] = value
         if problem is None:
-            for check in kind.checks:
+            for check in checks:
                 found = check(record)
                 if found is not None:
                     column, reason = found
-                    label = binding.fields[column].label if column in binding.fields else column
-                    problem = Issue(source, number, label, _text(record.get(column)), reason)
+                    column_label = binding.fields[column].label if column in binding.fields else column
+                    problem = Issue(source, number, column_label, _text(record.get(column)), reason)
                     break
         if problem is not None:
             issues.append(problem)
             continue
-        attributes = {name: values[i].strip() for name, i in attribute_columns if i < width and values[i].strip()}
-        parsed.append(ParsedRow(number, record, attributes, digest(record, attributes)))
+        attributes = (
+            {name: values[i].strip() for name, i in attribute_columns if i < width and values[i].strip()}
+            if attribute_columns
+            else {}
+        )
+        if reads_files:
+            row_digest = digest(record, attributes)
+        else:
+            row_digest = blake2b(seed + "\x1f".join(values).encode(), digest_size=16).hexdigest()
+        parsed.append(ParsedRow(number, record, attributes, row_digest))
     return parsed
 
 
@@ -268,7 +311,7 @@ def dedupe(kind: Kind, rows: list[ParsedRow], source: str, issues: list[Issue]) 
     kept: list[ParsedRow] = []
     repeats = 0
     for key, group in groups.items():
-        if len({r.digest for r in group}) == 1:
+        if all(r.record == group[0].record and r.attributes == group[0].attributes for r in group[1:]):
             kept.append(group[0])
             repeats += len(group) - 1
             continue

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-24 01:16:23.244804
+Create Date: 2026-11-24 01:22:18.611191
 """
 
 from collections.abc import Sequence
@@ -319,11 +319,6 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id', name=op.f('pk_transactions')),
     sa.UniqueConstraint('external_id', name=op.f('uq_transactions_external_id'))
     )
-    with op.batch_alter_table('transactions', schema=None) as batch_op:
-        batch_op.create_index('ix_transactions_date_account', ['date', 'account_id'], unique=False)
-        batch_op.create_index(batch_op.f('ix_transactions_original_id'), ['original_id'], unique=False)
-        batch_op.create_index(batch_op.f('ix_transactions_owner_id'), ['owner_id'], unique=False)
-
     op.create_table('users',
     sa.Column('id', sa.Integer(), autoincrement=True, nullable=False),
     sa.Column('email', sa.String(length=254), nullable=False),
@@ -417,11 +412,6 @@ def downgrade() -> None:
 
     op.drop_table('plan_assignments')
     op.drop_table('users')
-    with op.batch_alter_table('transactions', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_transactions_owner_id'))
-        batch_op.drop_index(batch_op.f('ix_transactions_original_id'))
-        batch_op.drop_index('ix_transactions_date_account')
-
     op.drop_table('transactions')
     with op.batch_alter_table('territory_assignments', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_territory_assignments_payee_id'))
