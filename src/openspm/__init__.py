@@ -1,1 +1,3 @@
-"""openspm."""
+"""openspm: open-source Sales Performance Management."""
+
+__version__ = "0.1.0"
