@@ -564,3 +564,47 @@ def test_an_insert_is_audited_for_master_data(company: Engine) -> None:
         ).one()
     assert entry.action == "insert"
     assert entry.after is not None and entry.after["pay_currency"] == "EUR"
+
+
+def test_european_number_format_through_a_mapping(company: Engine, write: WriteFile) -> None:
+    export = write(
+        "umsatz.csv",
+        """
+        Beleg;Datum;Kunde;Artikel;Menge;Betrag;Währung
+        B1;15.01.2025;A1;SKU1;2;1.234,50;EUR
+        B2;16.01.2025;A2;SKU2;1;99,95;EUR
+        """,
+    )
+    mapping = write(
+        "datev.yaml",
+        """
+        kind: transactions
+        date_format: "%d.%m.%Y"
+        thousands: "."
+        decimal: ","
+        columns: {id: Beleg, date: Datum, account: Kunde, product: Artikel, quantity: Menge, amount: Betrag, currency: Währung}
+        """,
+    )
+    report = load(company, "transactions", export, mapping_path=mapping)
+    assert (report.inserted, report.rejected) == (2, 0)
+    with Session(company) as session:
+        amounts = dict(session.execute(select(m.Transaction.external_id, m.Transaction.amount)).tuples().all())
+    assert amounts == {"B1": Decimal("1234.50"), "B2": Decimal("99.95")}
+
+
+def test_an_excel_sheet_can_be_chosen_by_name(company: Engine, tmp_path: Path) -> None:
+    from openpyxl import Workbook
+
+    workbook = Workbook()
+    cover = workbook.active
+    assert cover is not None
+    cover.title = "Read me"
+    cover.append(["This workbook holds payees on the next sheet"])
+    data = workbook.create_sheet("Payees")
+    data.append(["id", "name", "pay_currency"])
+    data.append(["P30", "Zoe Park", "GBP"])
+    path = tmp_path / "people.xlsx"
+    workbook.save(path)
+    assert load(company, "payees", path, sheet="Payees").inserted == 1
+    with pytest.raises(FileFormatError, match="no sheet named 'People'; the workbook has: Read me, Payees"):
+        load(company, "payees", path, sheet="People")

@@ -16,6 +16,7 @@ def import_command(
     kind: str = typer.Argument(..., help=f"What the file holds: {', '.join(KINDS)}"),
     file: Path = typer.Argument(..., help="A .csv, .xlsx or .parquet file"),
     mapping: Path | None = typer.Option(None, "--mapping", "-m", help="Column mapping file (YAML) for CRM exports"),
+    sheet: str | None = typer.Option(None, "--sheet", help="Excel sheet to read (default: the first)"),
     dry_run: bool = typer.Option(False, "--dry-run", help="Validate and count, write nothing"),
     strict: bool = typer.Option(False, "--strict", help="Write nothing if any row is rejected"),
     rejects: Path | None = typer.Option(None, "--rejects", help="Where to write rejected rows (CSV)"),
@@ -31,6 +32,7 @@ def import_command(
                 kind,
                 file,
                 mapping_path=mapping,
+                sheet=sheet,
                 dry_run=dry_run,
                 strict=strict,
                 actor=actor(),
@@ -87,3 +89,66 @@ def kinds_command(
             )
             table.add_row(f.name, type_text, "yes" if f.required else "", f.doc)
         stdout.print(table)
+
+
+def imports_command(
+    kind: str | None = typer.Option(None, "--kind", help="Only imports of this kind"),
+    limit: int = typer.Option(20, "--limit"),
+    as_json: bool = typer.Option(False, "--json"),
+) -> None:
+    """List past imports: when, who, which file, and the row counts."""
+    from sqlalchemy import select
+    from sqlalchemy.orm import Session
+
+    from openspm.store import models as m
+
+    with user_errors():
+        engine = open_store()
+        query = select(m.ImportBatch).order_by(m.ImportBatch.id.desc()).limit(limit)
+        if kind:
+            query = query.where(m.ImportBatch.kind == kind)
+        with Session(engine) as session:
+            batches = list(session.scalars(query))
+    rows = [
+        {
+            "batch": b.id,
+            "at": b.started_at.isoformat(timespec="seconds"),
+            "actor": b.actor,
+            "kind": b.kind,
+            "file": b.file_name,
+            "sha256": b.file_sha256,
+            "rows": b.rows,
+            "inserted": b.inserted,
+            "updated": b.updated,
+            "unchanged": b.unchanged,
+            "rejected": b.rejected,
+        }
+        for b in batches
+    ]
+    if as_json:
+        print_json(rows)
+        return
+    table = Table(title_justify="left")
+    for header in ("batch", "at", "actor", "kind", "file", "rows", "inserted", "updated", "unchanged", "rejected"):
+        table.add_column(
+            header, justify="right" if header in ("rows", "inserted", "updated", "unchanged", "rejected") else "left"
+        )
+    for r in rows:
+        table.add_row(
+            *(
+                str(r[h])
+                for h in (
+                    "batch",
+                    "at",
+                    "actor",
+                    "kind",
+                    "file",
+                    "rows",
+                    "inserted",
+                    "updated",
+                    "unchanged",
+                    "rejected",
+                )
+            )
+        )
+    stdout.print(table)

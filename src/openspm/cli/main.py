@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from openspm.cli import imports, store
+from openspm.cli import demo, imports, store
 
 app = typer.Typer(
     name="openspm",
@@ -15,11 +15,13 @@ app = typer.Typer(
 )
 app.command("import", help="Load a CSV, Excel or Parquet file into the store.")(imports.import_command)
 app.command("kinds")(imports.kinds_command)
+app.command("imports")(imports.imports_command)
 app.add_typer(store.db_app, name="db")
 app.add_typer(store.calendar_app, name="calendar")
 app.command("status")(store.status_command)
 app.command("audit")(store.audit_command)
 app.command("serve")(store.serve_command)
+app.command("demo")(demo.demo_command)
 
 
 def run() -> None:

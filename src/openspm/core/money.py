@@ -184,16 +184,19 @@ def D(text: str | int) -> Decimal:
     return Decimal(text)
 
 
-def parse_decimal(text: str, *, thousands: str = "", percent: bool = False) -> Decimal:
+def parse_decimal(text: str, *, thousands: str = "", percent: bool = False, decimal: str = ".") -> Decimal:
     """Parse a finite decimal from user text.
 
-    `thousands` is a separator to drop ("," for "1,234.50"); with `percent`, a
+    `thousands` is a separator to drop ("," for "1,234.50"; "." with `decimal=","`
+    for "1.234,50"); with `percent`, a
     trailing "%" divides by 100 ("12.5%" -> 0.125). Raises ValueError with a
     readable reason.
     """
     cleaned = text.strip()
     if thousands:
         cleaned = cleaned.replace(thousands, "")
+    if decimal != ".":
+        cleaned = cleaned.replace(decimal, ".")
     divide = False
     if percent and cleaned.endswith("%"):
         cleaned = cleaned[:-1].strip()

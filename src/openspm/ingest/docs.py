@@ -69,6 +69,10 @@ attributes:
   lead_source: Lead Source
 ```
 
+European exports: `thousands: "."` and `decimal: ","` read `1.234,50`; `date_format: "%d.%m.%Y"` reads
+`15.01.2025`. Excel workbooks: `--sheet NAME` picks a sheet (default: the first). `openspm imports` lists past
+imports with their counts and the file's SHA-256.
+
 A column source is a column name, or `{column: ..., values: {...}, default: ..., match: ..., percent: ...,
 date_format: ...}`, or a constant `{value: USD}`. `default` is used when the cell is empty, or, with `values`,
 when the cell is not one of the mapped values. Ready-made mappings: `examples/mappings/`.

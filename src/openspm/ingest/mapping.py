@@ -7,6 +7,7 @@ comes from in the source file:
 kind: opportunities            # optional; checked against the import kind
 date_format: "%m/%d/%Y"        # optional; default ISO 8601 (YYYY-MM-DD)
 thousands: ","                 # optional; a thousands separator to drop from numbers
+decimal: "."                   # optional; "," for numbers written 1.234,50 (with thousands: ".")
 columns:
   id: Opportunity ID           # source column name
   owner: {column: Owner Email, match: email}        # match payees by email, not by id
@@ -60,6 +61,7 @@ class Mapping(BaseModel):
     kind: str | None = None
     date_format: str | None = None
     thousands: str = ""
+    decimal: str = "."
     columns: dict[str, str | ColumnSource] = {}
     attributes: dict[str, str] = {}
 
@@ -104,6 +106,7 @@ class Binding:
     attributes: dict[str, int]
     ignored: list[str]
     thousands: str = ""
+    decimal: str = "."
 
 
 def bind_columns(kind: Kind, header: list[str], mapping: Mapping | None, source: str) -> Binding:
@@ -185,7 +188,13 @@ def bind_columns(kind: Kind, header: list[str], mapping: Mapping | None, source:
             attributes[name[len(ATTRIBUTE_PREFIX) :]] = i
         else:
             ignored.append(name)
-    return Binding(fields, attributes, ignored, mapping.thousands if mapping else "")
+    if mapping is None:
+        return Binding(fields, attributes, ignored)
+    if mapping.decimal not in (".", ","):
+        raise InvalidInput('mapping @ decimal: use "." or ","')
+    if mapping.thousands == mapping.decimal:
+        raise InvalidInput("mapping @ thousands: the thousands separator cannot be the decimal separator")
+    return Binding(fields, attributes, ignored, mapping.thousands, mapping.decimal)
 
 
 def describe(binding: Binding) -> dict[str, Any]:

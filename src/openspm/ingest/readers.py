@@ -38,8 +38,8 @@ class SourceTable:
     size_hint: int  # an estimate of the number of rows, for progress bars
 
 
-def read_table(path: Path) -> SourceTable:
-    """Open `path` by its extension (CSV, XLSX or Parquet)."""
+def read_table(path: Path, sheet: str | None = None) -> SourceTable:
+    """Open `path` by its extension (CSV, XLSX or Parquet); `sheet` picks an Excel sheet by name."""
     if not path.exists():
         raise FileFormatError(f"{path}: no such file")
     if path.is_dir():
@@ -47,8 +47,10 @@ def read_table(path: Path) -> SourceTable:
     suffix = path.suffix.lower()
     if suffix in (".csv", ".txt"):
         return _read_csv(path)
+    if sheet is not None and suffix != ".xlsx":
+        raise FileFormatError(f"{path}: --sheet applies to .xlsx files only")
     if suffix == ".xlsx":
-        return _read_xlsx(path)
+        return _read_xlsx(path, sheet)
     if suffix == ".parquet":
         return _read_parquet(path)
     raise FileFormatError(f"{path}: unsupported file type {suffix or '(none)'}; use one of {', '.join(SUPPORTED)}")
@@ -136,14 +138,21 @@ def _cell_text(value: Any) -> str:
     return str(value).strip()
 
 
-def _read_xlsx(path: Path) -> SourceTable:
+def _read_xlsx(path: Path, sheet_name: str | None) -> SourceTable:
     from openpyxl import load_workbook
 
     try:
         workbook = load_workbook(path, read_only=True, data_only=True)
     except (zipfile.BadZipFile, KeyError, OSError, ValueError) as exc:
         raise FileFormatError(f"{path}: not a readable .xlsx workbook ({exc})") from None
-    sheet = workbook.worksheets[0]
+    if sheet_name is None:
+        sheet = workbook.worksheets[0]
+    elif sheet_name in workbook.sheetnames:
+        sheet = workbook[sheet_name]
+    else:
+        names = ", ".join(workbook.sheetnames)
+        workbook.close()
+        raise FileFormatError(f"{path}: no sheet named {sheet_name!r}; the workbook has: {names}")
     cells = sheet.iter_rows(values_only=True)
     try:
         first = next(cells)

@@ -522,7 +522,7 @@ def import_file(
 ) -> ImportReport:
     """Import one file of `kind_name` and report what happened to every row.
 
-    Options: mapping_path, dry_run, strict, actor, rejects_path, progress (see `_import`).
+    Options: mapping_path, sheet, dry_run, strict, actor, rejects_path, progress (see `_import`).
     The cyclic garbage collector is paused meanwhile: an import allocates millions of
     small acyclic objects, and collecting them mid-way costs a third of the time.
     """
@@ -541,6 +541,7 @@ def _import(
     path: Path,
     *,
     mapping_path: Path | None = None,
+    sheet: str | None = None,
     dry_run: bool = False,
     strict: bool = False,
     actor: str = "cli",
@@ -553,7 +554,7 @@ def _import(
     except KeyError as exc:
         raise InvalidInput(str(exc.args[0])) from None
     mapping = load_mapping(mapping_path) if mapping_path else None
-    table = read_table(path)
+    table = read_table(path, sheet)
     source = table.name
     binding = bind_columns(kind, table.header, mapping, source)
     for name, src in binding.fields.items():

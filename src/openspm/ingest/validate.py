@@ -7,7 +7,7 @@ row that cannot be used, naming the row, the column and the reason.
 Parsing rules per column type (see `kinds.T`):
 - text: trimmed; empty is "no value".
 - integer / decimal: exact (`Decimal` from text, never float); a mapping may
-  declare a thousands separator.
+  declare a thousands separator and a decimal comma.
 - share: a fraction in [0, 1]; "60%" means 0.6.
 - date: ISO 8601 `YYYY-MM-DD`, or the mapping's `date_format`.
 - currency: an ISO 4217 code, any case.
@@ -51,7 +51,7 @@ class ParsedRow:
         return tuple(self.record[k] for k in kind.key)
 
 
-def _parser(f: Field, src: FieldSource, thousands: str, base_dir: Path) -> Parser:
+def _parser(f: Field, src: FieldSource, thousands: str, decimal: str, base_dir: Path) -> Parser:
     """Build the parsing function of one field: text → value, or ValueError(reason)."""
     if f.type is T.TEXT or f.type is T.REF:
         return str.strip
@@ -71,7 +71,7 @@ def _parser(f: Field, src: FieldSource, thousands: str, base_dir: Path) -> Parse
     if f.type is T.DECIMAL:
 
         def parse_dec(text: str) -> Decimal:
-            value = parse_decimal(text, thousands=thousands)
+            value = parse_decimal(text, thousands=thousands, decimal=decimal)
             if f.nonnegative and value < 0:
                 raise ValueError("must not be negative")
             return value
@@ -80,7 +80,7 @@ def _parser(f: Field, src: FieldSource, thousands: str, base_dir: Path) -> Parse
     if f.type is T.SHARE:
 
         def parse_share(text: str) -> Decimal:
-            value = parse_decimal(text, thousands=thousands, percent=True)
+            value = parse_decimal(text, thousands=thousands, percent=True, decimal=decimal)
             if src.percent and not text.strip().endswith("%"):
                 value = value / 100
             if not Decimal(0) <= value <= Decimal(1):
@@ -162,7 +162,7 @@ def _columns(kind: Kind, binding: Binding, base_dir: Path, source: str) -> list[
     columns: list[_Column] = []
     for f in kind.fields:
         src = binding.fields.get(f.name, FieldSource(label=f.name))
-        parse = _parser(f, src, binding.thousands, base_dir)
+        parse = _parser(f, src, binding.thousands, binding.decimal, base_dir)
         default_text = src.default if src.default is not None else f.default
         default = None
         if default_text is not None and src.constant is None:
@@ -190,7 +190,7 @@ def digest(record: Record, attributes: dict[str, str]) -> str:
 
 def _binding_seed(kind: Kind, binding: Binding) -> bytes:
     """What, besides a row's text, decides its parsed content: the kind and the mapping."""
-    parts = [kind.name, binding.thousands, repr(sorted(binding.attributes.items()))]
+    parts = [kind.name, binding.thousands, binding.decimal, repr(sorted(binding.attributes.items()))]
     for name, src in sorted(binding.fields.items()):
         parts.append(
             repr(
