@@ -60,3 +60,11 @@ def write(tmp_path: Path) -> WriteFile:
         return path
 
     return _write
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--update-goldens",
+        action="store_true",
+        help="rewrite tests/scenarios/*/expected from the engine's output (review the diff before committing)",
+    )

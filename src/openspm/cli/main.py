@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from openspm.cli import demo, imports, store
+from openspm.cli import calc, demo, imports, store
 
 app = typer.Typer(
     name="openspm",
@@ -21,6 +21,11 @@ app.add_typer(store.calendar_app, name="calendar")
 app.command("status")(store.status_command)
 app.command("audit")(store.audit_command)
 app.command("serve")(store.serve_command)
+app.add_typer(calc.plan_app, name="plan")
+app.command("run")(calc.run_command)
+app.command("explain")(calc.explain_command)
+app.command("diff")(calc.diff_command)
+app.add_typer(calc.scenario_app, name="scenario")
 app.command("demo")(demo.demo_command)
 
 

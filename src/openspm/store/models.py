@@ -22,11 +22,13 @@ from sqlalchemy import (
     CheckConstraint,
     Date,
     ForeignKey,
+    Index,
     Integer,
     MetaData,
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -279,7 +281,17 @@ class Transaction(Base):
     __tablename__ = "transactions"
     # Only the external id is indexed: runs read transactions in bulk (by period) into the
     # engine, and every extra index costs about a third more time on a million-row import.
-    __table_args__ = (CheckConstraint("type IN ('sale', 'return', 'cancellation')", name="type"),)
+    __table_args__ = (
+        CheckConstraint("type IN ('sale', 'return', 'cancellation')", name="type"),
+        # Partial: only returns and cancellations (~2% of rows) carry an original, and deleting
+        # sales must not scan the whole table to check nothing refers to them.
+        Index(
+            "ix_transactions_original_id",
+            "original_id",
+            sqlite_where=text("original_id IS NOT NULL"),
+            postgresql_where=text("original_id IS NOT NULL"),
+        ),
+    )
     id: Mapped[int] = _id()
     external_id: Mapped[str] = _external_id()
     date: Mapped[dt.date]
@@ -472,3 +484,91 @@ ROLES = {
     "manager": "Their team as of the period, and approvals that fall to them",
     "rep": "Their own earnings, statements, plan and disputes",
 }
+
+
+# --- calculation runs --------------------------------------------------------------------
+
+
+class Run(Base):
+    """One calculation of one payout month: inputs, plan versions, timings and status."""
+
+    __tablename__ = "runs"
+    id: Mapped[int] = _id()
+    period: Mapped[str] = mapped_column(String(32), index=True)
+    status: Mapped[str] = mapped_column(String(16), default="running")  # running | completed | failed
+    engine: Mapped[str] = mapped_column(String(16), default="duckdb")
+    actor: Mapped[str] = mapped_column(String(254))
+    started_at: Mapped[datetime] = mapped_column(default=utc_now)
+    finished_at: Mapped[datetime | None]
+    plans: Mapped[Attributes] = mapped_column(default=dict)  # plan id → version
+    inputs: Mapped[Attributes] = mapped_column(default=dict)  # row counts and the newest import batch
+    timings: Mapped[Attributes] = mapped_column(default=dict)  # seconds per stage
+    payees: Mapped[Attributes | None] = mapped_column(JSON, nullable=True)  # the payees asked for, None = all
+    error: Mapped[str | None] = mapped_column(Text)
+
+
+class RunCredit(Base):
+    """A credit of a run: a share of a transaction to a payee."""
+
+    __tablename__ = "run_credits"
+    id: Mapped[int] = _id()
+    run_id: Mapped[int] = mapped_column(ForeignKey("runs.id"), index=True)
+    plan: Mapped[str] = mapped_column(String(128))
+    transaction: Mapped[str] = mapped_column(String(128))
+    original: Mapped[str | None] = mapped_column(String(128))
+    payee: Mapped[str] = mapped_column(String(128))
+    role: Mapped[str] = mapped_column(String(64))
+    role_class: Mapped[str] = mapped_column(String(16))
+    source: Mapped[str] = mapped_column(String(16))
+    level: Mapped[int]
+    share: Mapped[Decimal]
+    amount: Mapped[Decimal]
+    currency: Mapped[str] = mapped_column(String(3))
+    date: Mapped[dt.date]
+    month: Mapped[str] = mapped_column(String(32))
+
+
+class RunMeasure(Base):
+    """A measure value of a run for a payee and period."""
+
+    __tablename__ = "run_measures"
+    id: Mapped[int] = _id()
+    run_id: Mapped[int] = mapped_column(ForeignKey("runs.id"), index=True)
+    plan: Mapped[str] = mapped_column(String(128))
+    payee: Mapped[str] = mapped_column(String(128))
+    period: Mapped[str] = mapped_column(String(32))
+    measure: Mapped[str] = mapped_column(String(64))
+    value: Mapped[Decimal]
+
+
+class RunEarning(Base):
+    """What a component earned for a payee in the run's month, with the trace of its arithmetic."""
+
+    __tablename__ = "run_earnings"
+    id: Mapped[int] = _id()
+    run_id: Mapped[int] = mapped_column(ForeignKey("runs.id"), index=True)
+    plan: Mapped[str] = mapped_column(String(128))
+    payee: Mapped[str] = mapped_column(String(128))
+    period: Mapped[str] = mapped_column(String(32))
+    component: Mapped[str] = mapped_column(String(64))
+    measure_period: Mapped[str] = mapped_column(String(32))
+    base: Mapped[Decimal | None]
+    quota: Mapped[Decimal | None]
+    attainment: Mapped[Decimal | None]
+    rate: Mapped[Decimal | None]
+    amount: Mapped[Decimal]
+    cut: Mapped[Decimal]
+    currency: Mapped[str] = mapped_column(String(3))
+    trace: Mapped[Attributes] = mapped_column(default=dict)
+
+
+class RunIssue(Base):
+    """A data problem a run found (no FX rate, splits not summing to 100%, ...)."""
+
+    __tablename__ = "run_issues"
+    id: Mapped[int] = _id()
+    run_id: Mapped[int] = mapped_column(ForeignKey("runs.id"), index=True)
+    stage: Mapped[str] = mapped_column(String(32))
+    subject: Mapped[str] = mapped_column(String(256))
+    value: Mapped[str] = mapped_column(String(256))
+    reason: Mapped[str] = mapped_column(Text)

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-24 01:22:18.611191
+Create Date: 2026-11-24 01:42:42.994241
 """
 
 from collections.abc import Sequence
@@ -142,6 +142,24 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id', name=op.f('pk_roles')),
     sa.UniqueConstraint('name', name=op.f('uq_roles_name'))
     )
+    op.create_table('runs',
+    sa.Column('id', sa.Integer(), autoincrement=True, nullable=False),
+    sa.Column('period', sa.String(length=32), nullable=False),
+    sa.Column('status', sa.String(length=16), nullable=False),
+    sa.Column('engine', sa.String(length=16), nullable=False),
+    sa.Column('actor', sa.String(length=254), nullable=False),
+    sa.Column('started_at', openspm.store.types.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('finished_at', openspm.store.types.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('plans', sa.JSON(), nullable=False),
+    sa.Column('inputs', sa.JSON(), nullable=False),
+    sa.Column('timings', sa.JSON(), nullable=False),
+    sa.Column('payees', sa.JSON(), nullable=True),
+    sa.Column('error', sa.Text(), nullable=True),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_runs'))
+    )
+    with op.batch_alter_table('runs', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_runs_period'), ['period'], unique=False)
+
     op.create_table('territories',
     sa.Column('id', sa.Integer(), autoincrement=True, nullable=False),
     sa.Column('external_id', sa.String(length=128), nullable=False),
@@ -274,6 +292,77 @@ def upgrade() -> None:
     with op.batch_alter_table('reporting_lines', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_reporting_lines_manager_id'), ['manager_id'], unique=False)
 
+    op.create_table('run_credits',
+    sa.Column('id', sa.Integer(), autoincrement=True, nullable=False),
+    sa.Column('run_id', sa.Integer(), nullable=False),
+    sa.Column('plan', sa.String(length=128), nullable=False),
+    sa.Column('transaction', sa.String(length=128), nullable=False),
+    sa.Column('original', sa.String(length=128), nullable=True),
+    sa.Column('payee', sa.String(length=128), nullable=False),
+    sa.Column('role', sa.String(length=64), nullable=False),
+    sa.Column('role_class', sa.String(length=16), nullable=False),
+    sa.Column('source', sa.String(length=16), nullable=False),
+    sa.Column('level', sa.Integer(), nullable=False),
+    sa.Column('share', openspm.store.types.ExactDecimal(), nullable=False),
+    sa.Column('amount', openspm.store.types.ExactDecimal(), nullable=False),
+    sa.Column('currency', sa.String(length=3), nullable=False),
+    sa.Column('date', sa.Date(), nullable=False),
+    sa.Column('month', sa.String(length=32), nullable=False),
+    sa.ForeignKeyConstraint(['run_id'], ['runs.id'], name=op.f('fk_run_credits_run_id_runs')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_run_credits'))
+    )
+    with op.batch_alter_table('run_credits', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_run_credits_run_id'), ['run_id'], unique=False)
+
+    op.create_table('run_earnings',
+    sa.Column('id', sa.Integer(), autoincrement=True, nullable=False),
+    sa.Column('run_id', sa.Integer(), nullable=False),
+    sa.Column('plan', sa.String(length=128), nullable=False),
+    sa.Column('payee', sa.String(length=128), nullable=False),
+    sa.Column('period', sa.String(length=32), nullable=False),
+    sa.Column('component', sa.String(length=64), nullable=False),
+    sa.Column('measure_period', sa.String(length=32), nullable=False),
+    sa.Column('base', openspm.store.types.ExactDecimal(), nullable=True),
+    sa.Column('quota', openspm.store.types.ExactDecimal(), nullable=True),
+    sa.Column('attainment', openspm.store.types.ExactDecimal(), nullable=True),
+    sa.Column('rate', openspm.store.types.ExactDecimal(), nullable=True),
+    sa.Column('amount', openspm.store.types.ExactDecimal(), nullable=False),
+    sa.Column('cut', openspm.store.types.ExactDecimal(), nullable=False),
+    sa.Column('currency', sa.String(length=3), nullable=False),
+    sa.Column('trace', sa.JSON(), nullable=False),
+    sa.ForeignKeyConstraint(['run_id'], ['runs.id'], name=op.f('fk_run_earnings_run_id_runs')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_run_earnings'))
+    )
+    with op.batch_alter_table('run_earnings', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_run_earnings_run_id'), ['run_id'], unique=False)
+
+    op.create_table('run_issues',
+    sa.Column('id', sa.Integer(), autoincrement=True, nullable=False),
+    sa.Column('run_id', sa.Integer(), nullable=False),
+    sa.Column('stage', sa.String(length=32), nullable=False),
+    sa.Column('subject', sa.String(length=256), nullable=False),
+    sa.Column('value', sa.String(length=256), nullable=False),
+    sa.Column('reason', sa.Text(), nullable=False),
+    sa.ForeignKeyConstraint(['run_id'], ['runs.id'], name=op.f('fk_run_issues_run_id_runs')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_run_issues'))
+    )
+    with op.batch_alter_table('run_issues', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_run_issues_run_id'), ['run_id'], unique=False)
+
+    op.create_table('run_measures',
+    sa.Column('id', sa.Integer(), autoincrement=True, nullable=False),
+    sa.Column('run_id', sa.Integer(), nullable=False),
+    sa.Column('plan', sa.String(length=128), nullable=False),
+    sa.Column('payee', sa.String(length=128), nullable=False),
+    sa.Column('period', sa.String(length=32), nullable=False),
+    sa.Column('measure', sa.String(length=64), nullable=False),
+    sa.Column('value', openspm.store.types.ExactDecimal(), nullable=False),
+    sa.ForeignKeyConstraint(['run_id'], ['runs.id'], name=op.f('fk_run_measures_run_id_runs')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_run_measures'))
+    )
+    with op.batch_alter_table('run_measures', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_run_measures_run_id'), ['run_id'], unique=False)
+
     op.create_table('territory_assignments',
     sa.Column('id', sa.Integer(), autoincrement=True, nullable=False),
     sa.Column('territory_id', sa.Integer(), nullable=False),
@@ -319,6 +408,9 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id', name=op.f('pk_transactions')),
     sa.UniqueConstraint('external_id', name=op.f('uq_transactions_external_id'))
     )
+    with op.batch_alter_table('transactions', schema=None) as batch_op:
+        batch_op.create_index('ix_transactions_original_id', ['original_id'], unique=False, sqlite_where=sa.text('original_id IS NOT NULL'), postgresql_where=sa.text('original_id IS NOT NULL'))
+
     op.create_table('users',
     sa.Column('id', sa.Integer(), autoincrement=True, nullable=False),
     sa.Column('email', sa.String(length=254), nullable=False),
@@ -412,11 +504,30 @@ def downgrade() -> None:
 
     op.drop_table('plan_assignments')
     op.drop_table('users')
+    with op.batch_alter_table('transactions', schema=None) as batch_op:
+        batch_op.drop_index('ix_transactions_original_id', sqlite_where=sa.text('original_id IS NOT NULL'), postgresql_where=sa.text('original_id IS NOT NULL'))
+
     op.drop_table('transactions')
     with op.batch_alter_table('territory_assignments', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_territory_assignments_payee_id'))
 
     op.drop_table('territory_assignments')
+    with op.batch_alter_table('run_measures', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_run_measures_run_id'))
+
+    op.drop_table('run_measures')
+    with op.batch_alter_table('run_issues', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_run_issues_run_id'))
+
+    op.drop_table('run_issues')
+    with op.batch_alter_table('run_earnings', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_run_earnings_run_id'))
+
+    op.drop_table('run_earnings')
+    with op.batch_alter_table('run_credits', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_run_credits_run_id'))
+
+    op.drop_table('run_credits')
     with op.batch_alter_table('reporting_lines', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_reporting_lines_manager_id'))
 
@@ -442,6 +553,10 @@ def downgrade() -> None:
 
     op.drop_table('account_assignments')
     op.drop_table('territories')
+    with op.batch_alter_table('runs', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_runs_period'))
+
+    op.drop_table('runs')
     op.drop_table('roles')
     with op.batch_alter_table('products', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_products_family'))

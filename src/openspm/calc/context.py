@@ -1,0 +1,60 @@
+"""What a calculation run knows besides its input tables.
+
+`RunContext` carries the plans in force, the period being paid, the fiscal
+calendar around it and the engine connection. Stages read it; none changes it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+from openspm.core.issues import Issue
+from openspm.core.period import Period, PeriodKind
+from openspm.plan.models import PlanDocument
+
+
+@dataclass(frozen=True)
+class PlanInForce:
+    """A plan version used by the run: its id in the store, version number and document."""
+
+    plan_id: str
+    version: int
+    document: PlanDocument
+
+
+@dataclass
+class RunContext:
+    """A run of one payout month: plans, calendar and engine."""
+
+    period: Period  # the month being paid
+    periods: list[Period]  # every period of the calendar (months, quarters, years)
+    plans: list[PlanInForce]
+    con: Any  # the Ibis backend connection
+    issues: list[Issue] = field(default_factory=list)
+
+    @property
+    def year(self) -> Period:
+        return self.containing(self.period.start, PeriodKind.YEAR)
+
+    def containing(self, day: date, kind: PeriodKind) -> Period:
+        """The period of `kind` that contains `day`."""
+        for p in self.periods:
+            if p.kind is kind and p.start <= day < p.end:
+                return p
+        raise LookupError(f"no {kind.value} period contains {day}")
+
+    def months_of(self, outer: Period) -> list[Period]:
+        """The months inside `outer`, in order."""
+        return sorted(
+            (p for p in self.periods if p.kind is PeriodKind.MONTH and outer.start <= p.start < outer.end),
+            key=lambda p: p.start,
+        )
+
+    def months_to_date(self) -> list[Period]:
+        """The months of the fiscal year up to and including the paid month."""
+        return [m for m in self.months_of(self.year) if m.start <= self.period.start]
+
+    def issue(self, stage: str, where: str, reason: str, value: str = "") -> None:
+        self.issues.append(Issue(stage, 0, where, value, reason))

@@ -1,0 +1,263 @@
+"""The calculation pipeline: classify → credit → measure → incent, per plan.
+
+Input: a `RunContext` (the month to pay, calendar, plans) and `Inputs` (Arrow
+tables). Output: `Results` — credits, measure values and earnings with their
+trace, and the issues found — ready for the runs service to store. The `pay`
+stage (draws, holds, clawbacks) will take `Results.earnings` next.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+import ibis
+import pyarrow as pa
+
+from openspm.calc.context import PlanInForce, RunContext
+from openspm.calc.inputs import ATTRIBUTE_TABLES, Inputs
+from openspm.calc.stages.classify import classify
+from openspm.calc.stages.credit import credit
+from openspm.calc.stages.incent import Earning, PayeeFacts, PlanData, incent, parameters_of
+from openspm.calc.stages.measure import MeasureValues, measure
+from openspm.plan.expr import parse
+from openspm.plan.load import _expressions
+from openspm.plan.models import LookupRate, PlanDocument, Spif, TieredRate
+
+
+@dataclass
+class Results:
+    """Everything a run produced."""
+
+    credits: list[dict[str, Any]] = field(default_factory=list)
+    measures: list[dict[str, Any]] = field(default_factory=list)
+    earnings: list[Earning] = field(default_factory=list)
+    timings: dict[str, float] = field(default_factory=dict)
+
+
+def attributes_used(plan: PlanDocument) -> dict[str, list[str]]:
+    """Free attributes a plan's expressions read: {"transaction": ["channel"], ...}."""
+    found: dict[str, set[str]] = {}
+    for _key, _context, text in _expressions(plan):
+        for name in parse(text).names():
+            parts = name.split(".")
+            if len(parts) == 3 and parts[1] == "attributes" and parts[0] in ATTRIBUTE_TABLES:
+                found.setdefault(parts[0], set()).add(parts[2])
+    return {k: sorted(v) for k, v in found.items()}
+
+
+CREDIT_COLUMNS = (
+    "plan",
+    "transaction_id",
+    "transaction__id",
+    "original",
+    "date",
+    "month",
+    "payee_id",
+    "payee__id",
+    "role",
+    "role_class",
+    "source",
+    "level",
+    "share",
+    "amount",
+    "credit_quantity",
+    "credit_list_amount",
+    "currency",
+    "transaction__type",
+    "plan_amount",
+    "plan_list_amount",
+)
+
+
+def _credit_rows(credits: Any) -> list[dict[str, Any]]:
+    table: pa.Table = credits.to_pyarrow()
+    columns = {name: table[name].to_pylist() for name in table.column_names}
+    rows = []
+    for i in range(table.num_rows):
+        row = {name: values[i] for name, values in columns.items()}
+        env = {name.replace("__", "."): value for name, value in row.items() if "__" in name}
+        plan_amount, plan_list = row["plan_amount"], row["plan_list_amount"]
+        discount = None if not plan_list else Decimal(1) - plan_amount / plan_list
+        env.update(
+            amount=row["amount"],
+            quantity=row["credit_quantity"],
+            list_amount=row["credit_list_amount"],
+            discount=discount,
+            **{
+                "credit.role": row["role"],
+                "credit.source": row["source"],
+                "credit.level": row["level"],
+                "credit.share": row["share"],
+            },
+        )
+        rows.append(
+            {
+                "transaction_id": row["transaction_id"],
+                "transaction": row["transaction__id"],
+                "original": row["original"],
+                "date": row["date"],
+                "month": row["month"],
+                "payee_id": row["payee_id"],
+                "payee": row["payee__id"],
+                "role": row["role"],
+                "role_class": row["role_class"],
+                "source": row["source"],
+                "level": row["level"],
+                "share": row["share"],
+                "amount": row["amount"],
+                "quantity": row["credit_quantity"],
+                "currency": row["currency"],
+                "type": row["transaction__type"],
+                "discount": discount,
+                "env": env,
+            }
+        )
+    return rows
+
+
+def _payees(inputs: Inputs, plan: PlanInForce, ctx: RunContext) -> list[PayeeFacts]:
+    """Payees assigned to the plan at any time in the paid month, with their parameters."""
+    assignments = inputs.get("plan_assignments").to_pylist()
+    payees = {p["id"]: p for p in inputs.get("payees").to_pylist()}
+    month = ctx.period
+    chosen: dict[int, dict[str, Any]] = {}
+    for a in assignments:
+        if a["plan"] != plan.plan_id:
+            continue
+        start, end = a["effective_from"], a["effective_to"]
+        if start < month.end and (end is None or end > month.start):
+            chosen[a["payee_id"]] = a
+    facts = []
+    for payee_id, a in sorted(chosen.items(), key=lambda item: payees[item[0]]["external_id"]):
+        p = payees[payee_id]
+        attributes = {f"payee.{k}": v for k, v in p.items() if k in ("region", "role", "seniority", "name")}
+        attributes["payee.id"] = p["external_id"]
+        attributes.update({f"payee.attributes.{k[5:]}": v for k, v in p.items() if k.startswith("attr_")})
+        facts.append(
+            PayeeFacts(
+                id=payee_id,
+                external_id=p["external_id"],
+                hire_date=p["hire_date"],
+                termination_date=p["termination_date"],
+                attributes=attributes,
+                target_incentive=a["target_incentive"],
+                parameters=parameters_of(a["parameters"]),
+            )
+        )
+    return facts
+
+
+def _quotas(inputs: Inputs) -> dict[tuple[int, str, str], Decimal]:
+    return {(q["payee_id"], q["measure"], q["period"]): q["amount"] for q in inputs.get("quotas").to_pylist()}
+
+
+def needs_credit_rows(plan: PlanDocument) -> bool:
+    return any(
+        isinstance(c, (Spif, LookupRate))
+        or (isinstance(c, TieredRate) and (c.apply == "per_transaction" or c.rate_adjustments))
+        for c in plan.components
+    )
+
+
+def run_plan(ctx: RunContext, plan: PlanInForce, inputs: Inputs, results: Results) -> None:
+    """classify → credit → measure → incent for one plan; appends to `results`."""
+    clock = time.perf_counter()
+    attributes = attributes_used(plan.document)
+    t = {
+        name: ibis.memtable(inputs.get(name))
+        for name in (
+            "transactions",
+            "products",
+            "accounts",
+            "payees",
+            "splits",
+            "account_assignments",
+            "account_territories",
+            "territory_assignments",
+            "reporting_lines",
+            "fx_rates",
+            "plan_assignments",
+        )
+    }
+    classified = classify(ctx, plan, t, attributes)
+    missing = classified.filter(classified.fx_rate.isnull()).select("external_id", "currency", "date").to_pyarrow()
+    for tx, currency, day in zip(*(missing[c].to_pylist() for c in ("external_id", "currency", "date")), strict=True):
+        ctx.issue(
+            "classify", tx, f"no FX rate from {currency} to {plan.document.currency} on or before {day}; not credited"
+        )
+    credits, bad_splits = credit(ctx, plan, t, classified, attributes)
+    bad = bad_splits.to_pyarrow().to_pylist()
+    if bad:
+        ids = {r["transaction_id"] for r in bad}
+        names = dict(
+            zip(
+                inputs.get("transactions")["id"].to_pylist(),
+                inputs.get("transactions")["external_id"].to_pylist(),
+                strict=True,
+            )
+        )
+        for r in bad:
+            ctx.issue(
+                "credit",
+                names.get(r["transaction_id"], str(r["transaction_id"])),
+                f"splits for role {r['role']} sum to {r['total'].normalize():f}, not 1 (100%); "
+                "the transaction is not credited",
+            )
+        del ids
+    results.timings[f"{plan.plan_id}: classify+credit"] = time.perf_counter() - clock
+    clock = time.perf_counter()
+    values: MeasureValues = measure(ctx, plan, credits)
+    rows = _credit_rows(credits) if credits is not None else []
+    results.credits.extend({k: v for k, v in r.items() if k != "env"} | {"plan": plan.plan_id} for r in rows)
+    results.timings[f"{plan.plan_id}: measure"] = time.perf_counter() - clock
+    clock = time.perf_counter()
+    payees = _payees(inputs, plan, ctx)
+    data = PlanData(payees=payees, quotas=_quotas(inputs), credits=rows)
+    earnings = incent(ctx, plan, values, data)
+    results.earnings.extend(earnings)
+    for payee in payees:
+        for name in values.measures:
+            for period in _measured_periods(ctx, plan.document):
+                results.measures.append(
+                    {
+                        "plan": plan.plan_id,
+                        "payee_id": payee.id,
+                        "payee": payee.external_id,
+                        "period": period.name,
+                        "measure": name,
+                        "value": values.value(name, payee.id, period, ctx.period),
+                    }
+                )
+    results.timings[f"{plan.plan_id}: incent"] = time.perf_counter() - clock
+
+
+def _measured_periods(ctx: RunContext, plan: PlanDocument) -> list[Any]:
+    kinds = {c.period.value for c in plan.components} | {"month"}
+    found = []
+    for kind in ("month", "quarter", "year"):
+        if kind in kinds:
+            found.append(ctx.containing(ctx.period.start, _period_kind(kind)))
+    return found
+
+
+def _period_kind(value: str) -> Any:
+    from openspm.core.period import PeriodKind
+
+    return PeriodKind(value)
+
+
+def run_pipeline(ctx: RunContext, inputs: Inputs) -> Results:
+    """Every plan in force for the run's month."""
+    results = Results()
+    for plan in ctx.plans:
+        run_plan(ctx, plan, inputs, results)
+    return results
+
+
+def window(ctx: RunContext) -> tuple[date, date]:
+    """The transaction dates a run reads: fiscal year start to the end of the paid month."""
+    return ctx.year.start, ctx.period.end

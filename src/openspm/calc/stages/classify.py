@@ -1,0 +1,105 @@
+"""Classify: transactions → CLASSIFIED lines in the plan currency.
+
+Input: the transactions of the run window, products, accounts, FX rates, the
+calendar's months. Output: one row per transaction with its month, the product
+and account attributes plans filter on (columns named like the expression
+names with `.` → `__`: `product__family`, `account__region`,
+`transaction__attributes__channel`), and the amount converted to the plan
+currency at the latest rate on or before the transaction date:
+
+    100 EUR on 2025-03-10, EUR→USD 1.1 from 2025-03-01 → amount 110 USD
+
+A return or cancellation carries `basis_id` (its original), so crediting can
+give it to the same payees as the original. A line with no FX rate is left out
+and reported as an issue.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import ibis
+import pyarrow as pa
+
+from openspm.calc.context import PlanInForce, RunContext
+from openspm.core.period import PeriodKind
+from openspm.engine.duckdb import MONEY, mul
+
+
+def months_table(ctx: RunContext) -> Any:
+    months = [p for p in ctx.periods if p.kind is PeriodKind.MONTH]
+    return ibis.memtable(
+        pa.table(
+            {
+                "month": [m.name for m in months],
+                "month_start": pa.array([m.start for m in months], type=pa.date32()),
+                "month_end": pa.array([m.end for m in months], type=pa.date32()),
+            }
+        )
+    )
+
+
+def classify(ctx: RunContext, plan: PlanInForce, t: dict[str, Any], attributes: dict[str, list[str]]) -> Any:
+    """CLASSIFIED lines for `plan` (see the module docstring)."""
+    tx, products, accounts, fx = t["transactions"], t["products"], t["accounts"], t["fx_rates"]
+    currency = plan.document.currency
+    original = tx.select(
+        o_id=tx.id, o_date=tx.date, o_account=tx.account_id, o_owner=tx.owner_id, o_external=tx.external_id
+    )
+    lines = tx.left_join(original, tx.original_id == original.o_id)
+    lines = lines.mutate(
+        basis_id=ibis.coalesce(lines.original_id, lines.id),
+        basis_date=ibis.coalesce(lines.o_date, lines.date),
+        basis_account=ibis.coalesce(lines.o_account, lines.account_id),
+        basis_owner=ibis.ifelse(lines.original_id.isnull(), lines.owner_id, lines.o_owner),
+        original=lines.o_external,
+    ).drop("o_id", "o_date", "o_account", "o_owner", "o_external")
+
+    rates = fx.filter(fx.to_currency == currency)
+    joined = lines.left_join(rates, [lines.currency == rates.from_currency, rates.effective_date <= lines.date])
+    joined = joined.mutate(
+        fx_rank=ibis.row_number().over(group_by=joined.id, order_by=ibis.desc(joined.effective_date))
+    )
+    joined = joined.filter(joined.fx_rank == 0)
+    fx_rate = ibis.ifelse(joined.currency == currency, ibis.literal(1).cast(MONEY), joined.rate)
+    lines = joined.mutate(fx_rate=fx_rate).drop("from_currency", "to_currency", "effective_date", "rate", "fx_rank")
+
+    p = products.select(
+        product_id=products.id,
+        product__id=products.external_id,
+        product__name=products.name,
+        product__family=products.family,
+        **{f"product__attributes__{a}": products[f"attr_{a}"] for a in attributes.get("product", [])},
+    )
+    a = accounts.select(
+        account_id=accounts.id,
+        account__id=accounts.external_id,
+        account__name=accounts.name,
+        account__industry=accounts.industry,
+        account__size=accounts.size,
+        account__segment=accounts.segment,
+        account__country=accounts.country,
+        account__region=accounts.region,
+        account__city=accounts.city,
+        **{f"account__attributes__{x}": accounts[f"attr_{x}"] for x in attributes.get("account", [])},
+    )
+    lines = lines.left_join(p, "product_id").left_join(a, "account_id")
+    months = months_table(ctx)
+    lines = lines.join(months, [lines.date >= months.month_start, lines.date < months.month_end])
+    converted = mul(lines.amount, lines.fx_rate)
+    return lines.mutate(
+        transaction__id=lines.external_id,
+        transaction__type=lines.type,
+        transaction__date=lines.date,
+        transaction__currency=lines.currency,
+        transaction__amount=converted,
+        source_amount=lines.amount,
+        plan_amount=converted,
+        plan_list_amount=mul(lines.list_amount, lines.fx_rate),
+        **{f"transaction__attributes__{x}": lines[f"attr_{x}"] for x in attributes.get("transaction", [])},
+    )
+
+
+def missing_rates(ctx: RunContext, plan: PlanInForce, classified: Any) -> Any:
+    """Lines with no FX rate to the plan currency (reported, then left out)."""
+    return classified.filter(classified.fx_rate.isnull())

@@ -1,0 +1,263 @@
+"""Credit: CLASSIFIED lines → CREDITS (line × payee × role).
+
+Input: classified lines and the ownership tables; the plan's `crediting`.
+Output: one credit per line and payee with `share`, `amount = plan amount ×
+share`, `role`, `role_class` (direct | rollup | overlay), `source` and `level`.
+
+- Direct credit goes to the first source in `crediting.direct.sources` that
+  names anyone for the line: the explicit owner, the split rows, the account's
+  named owners, or the owners of the account's territory, each as of the
+  line's date. A return or cancellation is credited like its original (same
+  payees, roles and shares, as of the original's date), with its negative
+  amount.
+- Split shares of a role must sum to 100% (roles in `overlay_roles` may not);
+  a transaction whose splits do not is left uncredited and reported.
+- `adjustments` scale the share (50% on partner deals); `rollup` credits each
+  manager up N levels (reporting lines as of the date) with the same share;
+  `overlays` add credit for matching lines to overlay payees.
+- Only payees assigned to the plan on the line's date keep their credit.
+
+Worked example: a 100,000 deal split 60/40 between two reps → credits 60,000
+and 40,000; with `rollup: {levels: 1}` each rep's manager is credited the same
+60,000 or 40,000 as role `rollup`, level 1.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import ibis
+
+from openspm.calc.context import PlanInForce, RunContext
+from openspm.engine.duckdb import MONEY, mul
+from openspm.plan.expr import parse, to_ibis
+
+KEEP = (
+    "transaction_id",
+    "transaction__id",
+    "original",
+    "basis_id",
+    "basis_date",
+    "basis_account",
+    "date",
+    "month",
+    "plan_amount",
+    "plan_list_amount",
+    "quantity",
+    "fx_rate",
+)
+
+
+def _in_force(table: Any, day: Any, prefix: str = "") -> Any:
+    start, end = table[f"{prefix}effective_from"], table[f"{prefix}effective_to"]
+    return (start <= day) & (end.isnull() | (day < end))
+
+
+def _prefixed(table: Any, prefix: str) -> Any:
+    """The table with every column renamed `prefix + name`, so joins never collide."""
+    return table.select(**{f"{prefix}{c}": table[c] for c in table.columns})
+
+
+def _line_columns(lines: Any) -> list[str]:
+    return [c for c in lines.columns if c in KEEP or "__" in c]
+
+
+def _credits(lines: Any, payee: Any, role: Any, share: Any, source: str, rank: int, role_class: Any) -> Any:
+    return lines.select(
+        *_line_columns(lines),
+        payee_id=payee,
+        role=role,
+        role_class=role_class,
+        share=share.cast(MONEY),
+        source=ibis.literal(source),
+        level=ibis.literal(0),
+        source_rank=ibis.literal(rank),
+    )
+
+
+def direct_credits(ctx: RunContext, plan: PlanInForce, t: dict[str, Any], lines: Any) -> tuple[Any, Any]:
+    """Direct credits by source precedence, and the lines whose splits do not sum to 100%."""
+    rules = plan.document.crediting.direct
+    overlay_roles = list(rules.overlay_roles)
+    roles = list(rules.roles)
+    splits = t["splits"]
+    accounts = _prefixed(t["account_assignments"], "aa_")
+    territories = _prefixed(t["account_territories"], "at_")
+    owners = _prefixed(t["territory_assignments"], "ta_")
+    split_rows = _prefixed(splits, "sp_")
+    checked = splits.filter(~splits.role.isin(overlay_roles)) if overlay_roles else splits
+    sums = checked.group_by(["transaction_id", "role"]).aggregate(total=checked.share.sum())
+    bad_splits = sums.filter(sums.total != 1)
+    lines = lines.filter(~lines.basis_id.isin(bad_splits.transaction_id))
+    lines = lines.mutate(transaction_id=lines.id)
+
+    candidates = []
+    for rank, source in enumerate(rules.sources):
+        if source == "owner":
+            owned = lines.filter(lines.basis_owner.notnull())
+            candidates.append(
+                _credits(
+                    owned,
+                    owned.basis_owner,
+                    ibis.literal("owner"),
+                    ibis.literal(1),
+                    "owner",
+                    rank,
+                    ibis.literal("direct"),
+                )
+            )
+        elif source == "splits":
+            s = lines.join(split_rows, lines.basis_id == split_rows.sp_transaction_id)
+            role_class = (
+                s.sp_role.isin(overlay_roles).ifelse("overlay", "direct") if overlay_roles else ibis.literal("direct")
+            )
+            candidates.append(_credits(s, s.sp_payee_id, s.sp_role, s.sp_share, "splits", rank, role_class))
+        elif source == "account":
+            s = lines.join(
+                accounts,
+                [
+                    lines.basis_account == accounts.aa_account_id,
+                    _in_force(accounts, lines.basis_date, "aa_"),
+                    accounts.aa_role.isin(roles),
+                ],
+            )
+            candidates.append(
+                _credits(s, s.aa_payee_id, s.aa_role, s.aa_share, "account", rank, ibis.literal("direct"))
+            )
+        elif source == "territory":
+            s = lines.join(
+                territories,
+                [lines.basis_account == territories.at_account_id, _in_force(territories, lines.basis_date, "at_")],
+            )
+            s = s.join(
+                owners,
+                [
+                    s.at_territory_id == owners.ta_territory_id,
+                    _in_force(owners, s.basis_date, "ta_"),
+                    owners.ta_role.isin(roles),
+                ],
+            )
+            candidates.append(
+                _credits(s, s.ta_payee_id, s.ta_role, s.ta_share, "territory", rank, ibis.literal("direct"))
+            )
+    if not candidates:
+        return None, bad_splits
+    union = candidates[0]
+    for more in candidates[1:]:
+        union = union.union(more)
+    union = union.mutate(best=union.source_rank.min().over(group_by=union.transaction_id))
+    return union.filter(union.source_rank == union.best).drop("best", "source_rank"), bad_splits
+
+
+def _with_payees(credits: Any, payees: Any, attributes: list[str]) -> Any:
+    p = payees.select(
+        payee_id=payees.id,
+        payee__id=payees.external_id,
+        payee__name=payees.name,
+        payee__region=payees.region,
+        payee__role=payees.role,
+        payee__seniority=payees.seniority,
+        **{f"payee__attributes__{a}": payees[f"attr_{a}"] for a in attributes},
+    )
+    return credits.join(p, "payee_id")
+
+
+def _resolver(table: Any) -> Any:
+    def resolve(name: str) -> Any:
+        column = {"amount": "plan_amount", "list_amount": "plan_list_amount"}.get(name, name.replace(".", "__"))
+        return table[column]
+
+    return resolve
+
+
+def credit(
+    ctx: RunContext, plan: PlanInForce, t: dict[str, Any], lines: Any, attributes: dict[str, list[str]]
+) -> tuple[Any, Any]:
+    """CREDITS for `plan` (see the module docstring), and the lines with bad splits."""
+    crediting = plan.document.crediting
+    lines = lines.filter(lines.fx_rate.notnull())
+    direct, bad_splits = direct_credits(ctx, plan, t, lines)
+    if direct is None:
+        return None, bad_splits
+    payees = t["payees"]
+    payee_attrs = attributes.get("payee", [])
+    direct = _with_payees(direct, payees, payee_attrs)
+    if crediting.adjustments:
+        resolve = _resolver(direct)
+        cases = [(to_ibis(parse(a.when), resolve), ibis.literal(a.share).cast(MONEY)) for a in crediting.adjustments]
+        direct = direct.mutate(share=mul(direct.share, ibis.cases(*cases, else_=ibis.literal(1).cast(MONEY))))
+    columns = direct.columns
+    every = [direct]
+    if crediting.rollup is not None:
+        lines_up = _prefixed(t["reporting_lines"], "rl_")
+        current = direct
+        for level in range(1, crediting.rollup.levels + 1):
+            up = current.join(
+                lines_up, [current.payee_id == lines_up.rl_payee_id, _in_force(lines_up, current.basis_date, "rl_")]
+            )
+            up = up.mutate(
+                payee_id=up.rl_manager_id,
+                role=ibis.literal(crediting.rollup.role),
+                role_class=ibis.literal("rollup"),
+                source=ibis.literal("rollup"),
+                level=ibis.literal(level),
+            )
+            up = _with_payees(up.select(*[c for c in columns if not c.startswith("payee__")]), payees, payee_attrs)
+            up = up.select(*columns)
+            every.append(up)
+            current = up
+    for overlay in crediting.overlays:
+        matched = lines if overlay.when is None else lines.filter(to_ibis(parse(overlay.when), _resolver(lines)))
+        matched = matched.mutate(transaction_id=matched.id)
+        if overlay.territory_role is not None:
+            terr = _prefixed(t["account_territories"], "at_")
+            owners = _prefixed(t["territory_assignments"], "ta_")
+            s = matched.join(
+                terr, [matched.basis_account == terr.at_account_id, _in_force(terr, matched.basis_date, "at_")]
+            )
+            s = s.join(
+                owners,
+                [
+                    s.at_territory_id == owners.ta_territory_id,
+                    _in_force(owners, s.basis_date, "ta_"),
+                    owners.ta_role == overlay.territory_role,
+                ],
+            )
+            target, share = s.ta_payee_id, mul(s.ta_share, ibis.literal(overlay.share).cast(MONEY))
+        elif overlay.account_role is not None:
+            acc = _prefixed(t["account_assignments"], "aa_")
+            s = matched.join(
+                acc,
+                [
+                    matched.basis_account == acc.aa_account_id,
+                    _in_force(acc, matched.basis_date, "aa_"),
+                    acc.aa_role == overlay.account_role,
+                ],
+            )
+            target, share = s.aa_payee_id, mul(s.aa_share, ibis.literal(overlay.share).cast(MONEY))
+        else:
+            named = payees.filter(payees.external_id.isin(overlay.payees)).select(overlay_payee=payees.id)
+            s = matched.cross_join(named)
+            target, share = s.overlay_payee, ibis.literal(overlay.share).cast(MONEY)
+        o = _credits(s, target, ibis.literal(overlay.role), share, "overlay", 0, ibis.literal("overlay")).drop(
+            "source_rank"
+        )
+        every.append(_with_payees(o, payees, payee_attrs).select(*columns))
+    credits = every[0]
+    for more in every[1:]:
+        credits = credits.union(more)
+    assignments = t["plan_assignments"]
+    a = assignments.filter(assignments.plan == plan.plan_id).select(
+        a_payee="payee_id", a_from="effective_from", a_to="effective_to"
+    )
+    assigned = credits.join(
+        a, [credits.payee_id == a.a_payee, a.a_from <= credits.date, a.a_to.isnull() | (credits.date < a.a_to)]
+    )
+    assigned = assigned.select(*columns)
+    return assigned.mutate(
+        plan=ibis.literal(plan.plan_id),
+        amount=mul(assigned.plan_amount, assigned.share),
+        credit_quantity=mul(assigned.quantity, assigned.share),
+        credit_list_amount=mul(assigned.plan_list_amount, assigned.share),
+        currency=ibis.literal(plan.document.currency),
+    ), bad_splits

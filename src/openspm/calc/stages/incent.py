@@ -1,0 +1,506 @@
+"""Incent: MEASURES (and credits) → EARNINGS per payee × component × payout month.
+
+Input: a plan's measure values, its credits (for per-transaction rules), quotas,
+assignments. Output: `Earning` rows with the trace of their arithmetic.
+
+Order of evaluation for one payee, component and measurement period:
+
+    base (the measure, or the per-transaction credits)
+      → rate or tier table (tiers on attainment become amounts via the quota)
+      → multipliers (each `when` that holds multiplies)
+      → gate (a failed `when` pays 0; `pays_from: threshold` pays only above it)
+      → cap (per period, per year across months, or per deal)
+      → rounding at the plan's scale and mode
+
+Timing: `payout.timing: end` pays once, in the last month of the measurement
+period; `true_up` pays every month the earning to date minus what the period's
+earlier months earned (negative increments clawed, carried or floored).
+
+Worked example (golden scenario 6): quota 500,000, bookings 350,000, rate 10%,
+multiplier ×0.5 when attainment < 0.8: 350,000 × 10% = 35,000; attainment 0.7
+→ × 0.5 = 17,500.00.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from openspm.calc.context import PlanInForce, RunContext
+from openspm.calc.rules.caps import apply_cap, cap_limit
+from openspm.calc.rules.quotas import presence_fraction, ramp_factor, seasonal_share
+from openspm.calc.rules.tiers import Band, apply_tiers, bands_from_tiers
+from openspm.calc.rules.true_up import increment
+from openspm.calc.stages.measure import MeasureValues
+from openspm.core.money import round_money, to_text
+from openspm.core.period import Period, PeriodKind
+from openspm.plan.expr import evaluate, parse
+from openspm.plan.models import (
+    Bonus,
+    CapPer,
+    Component,
+    FlatRate,
+    LookupRate,
+    Override,
+    Proration,
+    QuotaRule,
+    Spif,
+    TieredRate,
+    TierMethod,
+)
+
+ZERO = Decimal(0)
+ONE = Decimal(1)
+
+
+@dataclass
+class Earning:
+    """What one component earned for one payee in one payout month, with its trace."""
+
+    plan: str
+    payee_id: int
+    payee: str
+    period: str
+    component: str
+    measure_period: str
+    base: Decimal | None
+    quota: Decimal | None
+    attainment: Decimal | None
+    rate: Decimal | None
+    amount: Decimal
+    cut: Decimal
+    currency: str
+    trace: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class PayeeFacts:
+    """A payee's data the rules read."""
+
+    id: int
+    external_id: str
+    hire_date: date | None
+    termination_date: date | None
+    attributes: dict[str, Any]  # payee.region, payee.role, ... as expression names
+    target_incentive: Decimal | None
+    parameters: dict[str, Decimal]
+
+
+@dataclass
+class PlanData:
+    """What incent needs besides measures: payees on the plan, quotas, credit rows."""
+
+    payees: list[PayeeFacts]
+    quotas: dict[tuple[int, str, str], Decimal]  # (payee, measure, period name) → amount
+    credits: list[dict[str, Any]]  # credit rows (for per-transaction rules)
+
+
+def _text(value: Decimal | None) -> str | None:
+    return None if value is None else to_text(value.normalize() if value == value.to_integral() else value)
+
+
+class Evaluator:
+    """Evaluates one plan's components for its payees, month by month."""
+
+    def __init__(self, ctx: RunContext, plan: PlanInForce, measures: MeasureValues, data: PlanData) -> None:
+        self.ctx, self.plan, self.measures, self.data = ctx, plan, measures, data
+        self.doc = plan.document
+        self.rounding = self.doc.rounding
+        self.quota_rules: dict[str, QuotaRule] = {q.measure: q for q in self.doc.quotas}
+        self.credits_by_payee: defaultdict[int, list[dict[str, Any]]] = defaultdict(list)
+        for row in data.credits:
+            self.credits_by_payee[row["payee_id"]].append(row)
+
+    # --- quotas ------------------------------------------------------------------------
+
+    def _month_quota(self, payee: PayeeFacts, measure: str, month: Period) -> Decimal | None:
+        """The unrounded quota share of one month, from the store's month, quarter or year quota."""
+        quotas, rule = self.data.quotas, self.quota_rules.get(measure)
+        weights = rule.seasonality if rule else None
+        direct = quotas.get((payee.id, measure, month.name))
+        if direct is not None:
+            base = direct
+        else:
+            quarter = self.ctx.containing(month.start, PeriodKind.QUARTER)
+            year = self.ctx.containing(month.start, PeriodKind.YEAR)
+            months = self.ctx.months_of(year)
+            index = months.index(month)
+            q_amount = quotas.get((payee.id, measure, quarter.name))
+            y_amount = quotas.get((payee.id, measure, year.name))
+            if q_amount is not None:
+                quarter_share = seasonal_share(weights, index // 3, 4)
+                base = q_amount * seasonal_share(weights, index, 12) / quarter_share if quarter_share else ZERO
+            elif y_amount is not None:
+                base = y_amount * seasonal_share(weights, index, 12)
+            else:
+                return None
+        if rule is not None:
+            if rule.proration is Proration.MONTHS:
+                base *= presence_fraction(
+                    month.start, month.end, payee.hire_date, payee.termination_date, rule.proration
+                )
+            if rule.ramp:
+                base *= ramp_factor(rule.ramp, payee.hire_date, month.start)
+        return base
+
+    def quota(self, payee: PayeeFacts, measure: str, period: Period) -> Decimal | None:
+        """Quota of a measure for a period, rounded to the plan scale; None when the store has none."""
+        rule = self.quota_rules.get(measure)
+        stored = self.data.quotas.get((payee.id, measure, period.name))
+        if stored is not None and (rule is None or (rule.proration is Proration.NONE and not rule.ramp)):
+            return stored
+        parts = [self._month_quota(payee, measure, m) for m in self.ctx.months_of(period)]
+        if all(p is None for p in parts):
+            return None
+        total = sum((p for p in parts if p is not None), ZERO)
+        if rule is not None and rule.proration is Proration.DAYS:
+            # Days employed over the days of the whole period: 59 of Q1's 90 days → 59/90.
+            hire, leave = payee.hire_date, payee.termination_date
+            total *= presence_fraction(period.start, period.end, hire, leave, Proration.DAYS)
+        return round_money(total, 2, "half_up")
+
+    # --- expressions ---------------------------------------------------------------------
+
+    def env(self, payee: PayeeFacts, period: Period, through: Period) -> dict[str, Any]:
+        """Names a component condition may use, for one payee and measurement period."""
+        values: dict[str, Any] = dict(payee.attributes)
+        values["target_incentive"] = payee.target_incentive
+        for name, value in {**self.doc.parameters, **payee.parameters}.items():
+            values[f"param.{name}"] = value
+        for name in self.measures.measures:
+            value = self.measures.value(name, payee.id, period, through)
+            values[name] = value
+            quota = self.quota(payee, name, period)
+            values[f"quota({name})"] = quota
+            values[f"attainment({name})"] = None if not quota else value / quota
+        return values
+
+    # --- one evaluation ----------------------------------------------------------------
+
+    def _credits(
+        self, payee: PayeeFacts, roles: list[str], condition: str | None, months: set[str]
+    ) -> list[dict[str, Any]]:
+        classes = {"direct", "rollup", "overlay"}
+        expression = parse(condition) if condition else None
+        rows = []
+        for row in self.credits_by_payee.get(payee.id, []):
+            if row["month"] not in months:
+                continue
+            if not (row["role_class"] in roles or (row["role"] in roles and row["role"] not in classes)):
+                continue
+            if expression is not None and not evaluate(expression, row["env"]):
+                continue
+            rows.append(row)
+        return rows
+
+    def raw(
+        self, c: Component, payee: PayeeFacts, period: Period, through: Period, env: dict[str, Any]
+    ) -> dict[str, Any]:
+        """The earning before multipliers, gate and cap, with its arithmetic."""
+        months = {m.name for m in self.ctx.months_of(period) if m.start <= through.start}
+        if isinstance(c, (FlatRate, TieredRate, Override)):
+            base = self.measures.value(c.measure, payee.id, period, through)
+            quota = self.quota(payee, c.measure, period)
+            out: dict[str, Any] = {
+                "measure": c.measure,
+                "base": base,
+                "quota": quota,
+                "attainment": None if not quota else base / quota,
+                "credits": self._behind(c.measure, payee, period, through),
+            }
+            if c.gate is not None and c.gate.pays_from == "threshold" and c.gate.threshold is not None:
+                threshold = Decimal(evaluate(parse(c.gate.threshold), env) or 0)
+                out["threshold"] = threshold
+                base = max(base - threshold, ZERO)
+            if isinstance(c, FlatRate):
+                rate = c.rate if isinstance(c.rate, Decimal) else Decimal(evaluate(parse(c.rate), env))
+                if c.cap is not None and c.cap.per is CapPer.DEAL:
+                    measure = self.measures.measures[c.measure]
+                    total, lines = ZERO, []
+                    for row in self._credits(payee, measure.roles, measure.filter, months):
+                        amount = self._deal_cap(c, payee, row["amount"] * rate, out)
+                        total += amount
+                        lines.append({"transaction": row["transaction"], "base": row["amount"], "amount": amount})
+                    out.update(rate=rate, amount=total, lines=lines)
+                    return out
+                out.update(rate=rate, amount=base * rate, lines=[])
+                return out
+            if isinstance(c, Override) and c.rate is not None:
+                out.update(rate=c.rate, amount=base * c.rate, lines=[])
+                return out
+            tiers = c.tiers
+            method = c.method
+            boundary = c.boundary if isinstance(c, TieredRate) else "lower"
+            scale = ONE
+            if isinstance(c, TieredRate) and c.basis == "attainment":
+                if not quota:
+                    self.ctx.issue(
+                        "incent", f"{payee.external_id}/{c.name}", f"no quota for {c.measure} in {period.name}; pays 0"
+                    )
+                    out.update(rate=None, amount=ZERO, lines=[])
+                    return out
+                scale = quota
+            bands = bands_from_tiers(tiers, scale_by=scale)
+            if isinstance(c, TieredRate) and c.apply == "per_transaction":
+                measure = self.measures.measures[c.measure]
+                total, lines = ZERO, []
+                for row in self._credits(payee, measure.roles, measure.filter, months):
+                    result = apply_tiers(row["amount"], bands, method, boundary)
+                    amount = result.amount * self._discount_factor(c, row)
+                    amount = self._deal_cap(c, payee, amount, out)
+                    total += amount
+                    lines.append(
+                        {
+                            "transaction": row["transaction"],
+                            "base": row["amount"],
+                            "amount": amount,
+                            "tiers": [_line(x) for x in result.lines],
+                        }
+                    )
+                out.update(rate=None, amount=total, lines=lines)
+                return out
+            result = apply_tiers(base, bands, method, boundary)
+            amount = result.amount
+            if isinstance(c, TieredRate) and c.rate_adjustments and base:
+                measure = self.measures.measures[c.measure]
+                rows = self._credits(payee, measure.roles, measure.filter, months)
+                weighted = sum((r["amount"] * self._discount_factor(c, r) for r in rows), ZERO)
+                amount = amount * weighted / base
+            out.update(
+                rate=result.rate,
+                amount=amount,
+                lines=[_line(x) for x in result.lines],
+                method=method.value,
+                band=result.band,
+            )
+            return out
+        if isinstance(c, Bonus):
+            holds = bool(evaluate(parse(c.when), env))
+            if c.amount is not None:
+                amount = c.amount
+            else:
+                assert c.target_share is not None
+                amount = c.target_share * (payee.target_incentive or ZERO)
+            return {"when": c.when, "holds": holds, "amount": amount if holds else ZERO, "lines": []}
+        if isinstance(c, Spif):
+            rows = [
+                r
+                for r in self._credits(payee, c.roles, c.filter, months)
+                if (c.window_from is None or r["date"] >= c.window_from)
+                and (c.window_to is None or r["date"] < c.window_to)
+            ]
+            if c.per == "unit":
+                units = sum((r["quantity"] for r in rows), ZERO)
+                lines = [
+                    {"transaction": r["transaction"], "units": r["quantity"], "amount": r["quantity"] * c.amount}
+                    for r in rows
+                ]
+                return {"units": units, "amount": units * c.amount, "rate": c.amount, "lines": lines}
+            deals = len({r["transaction_id"] for r in rows if r["type"] == "sale"}) - len(
+                {r["transaction_id"] for r in rows if r["type"] == "cancellation"}
+            )
+            lines = [{"transaction": r["transaction"], "type": r["type"]} for r in rows]
+            spif: dict[str, Any] = {"deals": deals, "rate": c.amount, "lines": lines}
+            spif["amount"] = Decimal(deals) * self._deal_cap(c, payee, c.amount, spif)
+            if "deal_cut" in spif:
+                spif["deal_cut"] *= deals
+            return spif
+        if isinstance(c, LookupRate):
+            table = {tuple(row.match): row.rate for row in c.table}
+            keys = [parse(k) for k in c.keys]
+            total, lines = ZERO, []
+            found: dict[str, Any] = {}
+            for r in self._credits(payee, c.roles, c.filter, months):
+                key = tuple(str(evaluate(k, r["env"])) for k in keys)
+                found_rate = table.get(key, c.default_rate)
+                if found_rate is None:
+                    self.ctx.issue(
+                        "incent",
+                        f"{payee.external_id}/{c.name}",
+                        f"no rate for {key} in the lookup table; pays 0",
+                        r["transaction"],
+                    )
+                    found_rate = ZERO
+                amount = self._deal_cap(c, payee, r["amount"] * found_rate, found)
+                total += amount
+                lines.append(
+                    {
+                        "transaction": r["transaction"],
+                        "key": list(key),
+                        "rate": found_rate,
+                        "base": r["amount"],
+                        "amount": amount,
+                    }
+                )
+            return {**found, "amount": total, "lines": lines}
+        raise AssertionError(f"unknown component kind {c!r}")  # pragma: no cover
+
+    def _behind(self, name: str, payee: PayeeFacts, period: Period, through: Period) -> list[dict[str, Any]]:
+        """The credits a sum or count measure adds up, for the trace (formula measures: none)."""
+        measure = self.measures.measures[name]
+        if measure.formula is not None:
+            return []
+        months = {m.name for m in self.measures.window(measure, period, through)}
+        rows = self._credits(payee, measure.roles, measure.filter, months)
+        return [
+            {
+                "transaction": r["transaction"],
+                "date": r["date"],
+                "role": r["role"],
+                "share": r["share"],
+                "amount": r["amount"],
+            }
+            for r in rows
+        ]
+
+    def _discount_factor(self, c: TieredRate, row: dict[str, Any]) -> Decimal:
+        discount = row.get("discount")
+        factor = ONE
+        for adjustment in sorted(c.rate_adjustments, key=lambda a: a.lower):
+            if discount is not None and discount >= adjustment.lower:
+                factor = adjustment.factor
+        return factor
+
+    def _deal_cap(self, c: Component, payee: PayeeFacts, amount: Decimal, out: dict[str, Any]) -> Decimal:
+        """A per-deal cap on one transaction's earning; what it cuts adds up in `out["deal_cut"]`."""
+        if c.cap is None or c.cap.per is not CapPer.DEAL:
+            return amount
+        capped = apply_cap(amount, cap_limit(c.cap, payee.target_incentive))
+        out["deal_cut"] = out.get("deal_cut", ZERO) + capped.cut
+        return capped.amount
+
+    def evaluate(
+        self, c: Component, payee: PayeeFacts, period: Period, through: Period, paid_in_year: Decimal
+    ) -> dict[str, Any]:
+        """Earning to date for a measurement period, through a month: raw → multipliers → gate → cap → round."""
+        env = self.env(payee, period, through)
+        out = self.raw(c, payee, period, through, env)
+        amount: Decimal = out["amount"]
+        applied = []
+        for multiplier in c.multipliers:
+            if evaluate(parse(multiplier.when), env):
+                amount *= multiplier.factor
+                applied.append({"when": multiplier.when, "factor": multiplier.factor})
+        out["multipliers"] = applied
+        if c.gate is not None:
+            passed = bool(evaluate(parse(c.gate.when), env))
+            out["gate"] = {"when": c.gate.when, "passed": passed}
+            if not passed:
+                amount = ZERO
+        cut = out.get("deal_cut", ZERO)
+        if c.cap is not None and c.cap.per is not CapPer.DEAL:
+            limit = cap_limit(c.cap, payee.target_incentive)
+            capped = apply_cap(amount, limit, paid_in_year if c.cap.per is CapPer.YEAR else ZERO)
+            cut += amount - capped.amount
+            amount = capped.amount
+            out["cap"] = {"limit": limit, "per": c.cap.per.value, "already_paid": paid_in_year, "cut": cut}
+        out["unrounded"] = amount
+        out["amount"] = round_money(amount, self.rounding.scale, self.rounding.mode)
+        out["cut"] = round_money(cut, self.rounding.scale, self.rounding.mode)
+        return out
+
+    # --- months ------------------------------------------------------------------------------
+
+    def payouts(self, through: Period) -> list[Earning]:
+        """Earnings paid in `through` (evaluating earlier months of the year for year caps and true-ups)."""
+        result: list[Earning] = []
+        months = self.ctx.months_to_date() if through == self.ctx.period else [through]
+        for payee in self.data.payees:
+            for c in self.doc.components:
+                if c.eligible and not evaluate(parse(c.eligible), self.env(payee, through, through)):
+                    period = self.ctx.containing(through.start, _kind(c.period.value))
+                    if c.payout.timing == "true_up" or through.end == period.end:
+                        ineligible = {"eligible": False, "condition": c.eligible, "amount": ZERO, "cut": ZERO}
+                        result.append(self._earning(c, payee, period, through, ineligible, ZERO))
+                    continue
+                paid_in_year = ZERO
+                carried = ZERO
+                earned_in_period: dict[str, Decimal] = {}
+                for month in months:
+                    period = self.ctx.containing(month.start, _kind(c.period.value))
+                    if c.payout.timing == "end" and month.end != period.end:
+                        continue
+                    out = self.evaluate(c, payee, period, month, paid_in_year)
+                    to_date: Decimal = out["amount"]
+                    if c.payout.timing == "true_up":
+                        before = earned_in_period.get(period.name, ZERO)
+                        pay, carried = increment(to_date, before, carried, c.payout.negative)
+                        earned_in_period[period.name] = to_date
+                        out["true_up"] = {"to_date": to_date, "earned_before": before, "carried": carried}
+                    else:
+                        pay = to_date
+                    paid_in_year += pay
+                    if month == through:
+                        result.append(self._earning(c, payee, period, month, out, pay))
+        return result
+
+    def _earning(
+        self, c: Component, payee: PayeeFacts, period: Period, month: Period, out: dict[str, Any], pay: Decimal
+    ) -> Earning:
+        return Earning(
+            plan=self.plan.plan_id,
+            payee_id=payee.id,
+            payee=payee.external_id,
+            period=month.name,
+            component=c.name,
+            measure_period=period.name,
+            base=out.get("base"),
+            quota=out.get("quota"),
+            attainment=out.get("attainment"),
+            rate=out.get("rate"),
+            amount=pay,
+            cut=out["cut"],
+            currency=self.doc.currency,
+            trace={
+                "kind": c.kind,
+                "plan_version": self.plan.version,
+                "rounding_scale": self.rounding.scale,
+                "rounding_mode": self.rounding.mode,
+                **_jsonable(out),
+            },
+        )
+
+
+def _kind(value: str) -> PeriodKind:
+    return PeriodKind(value)
+
+
+def _line(line: Any) -> dict[str, Any]:
+    return {"from": line.lower, "to": line.upper, "portion": line.portion, "rate": line.rate, "amount": line.amount}
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return to_text(value)
+    if isinstance(value, dict):
+        return {k: _jsonable(v) for k, v in value.items() if k != "env"}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, (date, TierMethod)):
+        return str(value)
+    return value
+
+
+def parameters_of(text: str | None) -> dict[str, Decimal]:
+    """Numeric plan parameters from an assignment's JSON parameters."""
+    if not text:
+        return {}
+    found: dict[str, Decimal] = {}
+    for key, value in json.loads(text).items():
+        try:
+            found[key] = Decimal(str(value))
+        except InvalidOperation:
+            continue
+    return found
+
+
+def incent(ctx: RunContext, plan: PlanInForce, measures: MeasureValues, data: PlanData) -> list[Earning]:
+    """EARNINGS of a plan for the run's month."""
+    return Evaluator(ctx, plan, measures, data).payouts(ctx.period)
+
+
+__all__ = ["Band", "Earning", "PayeeFacts", "PlanData", "incent", "parameters_of"]

@@ -1,0 +1,1 @@
+"""Where expressions run: DuckDB in-process by default."""

@@ -1,0 +1,44 @@
+"""The DuckDB engine: an in-process Ibis connection and exact decimal helpers.
+
+Amounts, rates and shares travel as `DECIMAL(38, 12)` (`MONEY`). Products are
+computed exactly and rounded half-up at the 12th decimal place (`mul`): exact
+whenever the decimal places of the factors add up to 12 or fewer, and identical
+on every engine because the casts are explicit. Ibis infers the product of two
+decimals as the operands' type while DuckDB widens the scale, so `mul` always
+spells both casts out.
+"""
+
+from __future__ import annotations
+
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
+
+import ibis
+import ibis.expr.datatypes as dt
+import pyarrow as pa
+
+MONEY = dt.Decimal(38, 12)
+ARROW_MONEY = pa.decimal128(38, 12)
+_FACTOR = dt.Decimal(24, 12)
+_PRODUCT = dt.Decimal(38, 24)
+_QUANTUM = Decimal(1).scaleb(-12)
+
+
+def connect() -> Any:
+    """A fresh in-memory DuckDB connection through Ibis."""
+    return ibis.duckdb.connect()
+
+
+def mul(a: Any, b: Any) -> Any:
+    """a × b, exact, rounded half-up at 12 decimal places, typed MONEY."""
+    return (a.cast(_FACTOR) * b.cast(_FACTOR)).cast(_PRODUCT).cast(MONEY)
+
+
+def as_money(value: Any) -> Any:
+    """Any numeric expression as MONEY (exact to 12 places, half-up), whatever type Ibis infers for it."""
+    return value.cast(_PRODUCT).cast(MONEY)
+
+
+def money(value: Decimal | None) -> Decimal | None:
+    """A Python Decimal at the engine's 12-place scale (half-up), for building Arrow inputs."""
+    return None if value is None else value.quantize(_QUANTUM, rounding=ROUND_HALF_UP)

@@ -1,0 +1,1 @@
+"""The plan language: plan files, validation, the safe expression language."""

@@ -1,0 +1,229 @@
+"""Load a plan file: YAML → validated `PlanDocument`, or one `PlanError` naming file, key and problem.
+
+Checks, in order, before anything runs:
+1. YAML syntax (with the line);
+2. the schema (unknown keys, types, tier bands, exactly-one-of rules), via Pydantic;
+3. cross-references: every measure a component, formula or quota uses exists; no
+   measure is defined twice; formulas do not form a cycle; the plan currency is an
+   ISO 4217 code;
+4. every expression parses, and names only what its context offers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import ValidationError
+
+from openspm.core.errors import InvalidInput
+from openspm.core.money import CURRENCIES
+from openspm.plan.expr import Expr, ExprError, parse
+from openspm.plan.models import (
+    Bonus,
+    FlatRate,
+    LookupRate,
+    Override,
+    PlanDocument,
+    Spif,
+    TieredRate,
+)
+
+
+class PlanError(InvalidInput):
+    """A mistake in a plan file, located by file and key path."""
+
+    def __init__(self, source: str, key: str, problem: str) -> None:
+        where = f"{source} @ {key}" if key else source
+        super().__init__(f"{where}: {problem}")
+        self.source, self.key, self.problem = source, key, problem
+
+
+# Names an expression may use, by context.
+CREDIT_PREFIXES = ("transaction.", "product.", "account.", "payee.", "credit.")
+CREDIT_NAMES = frozenset({"amount", "quantity", "list_amount", "discount"})
+PAYEE_PREFIXES = ("payee.", "param.")
+PAYEE_NAMES = frozenset({"target_incentive"})
+
+
+def load_plan(path: Path) -> PlanDocument:
+    """Read and check a plan file."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise PlanError(str(path), "", "plan file not found") from None
+    return parse_plan(text, str(path))
+
+
+def parse_plan(text: str, source: str = "plan.yaml") -> PlanDocument:
+    """Check a plan given as YAML text; `source` names it in errors."""
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = f"line {mark.line + 1}: " if mark is not None else ""
+        raise PlanError(source, "", f"not valid YAML: {line}{getattr(exc, 'problem', exc)}") from None
+    if not isinstance(data, dict):
+        raise PlanError(source, "", "a plan file must be a YAML mapping (version:, plan:, measures:, components: ...)")
+    if data.get("version") not in (None, 1):
+        raise PlanError(source, "version", f"unknown plan format version {data.get('version')!r}; this openspm reads 1")
+    try:
+        plan = PlanDocument.model_validate(data)
+    except ValidationError as exc:
+        raise _first_error(exc, data, source) from None
+    check_plan(plan, source)
+    return plan
+
+
+def _first_error(exc: ValidationError, data: dict[str, Any], source: str) -> PlanError:
+    """The first schema error, with a key path that uses component and measure names."""
+    error = exc.errors()[0]
+    parts: list[str] = []
+    node: Any = data
+    for step in error["loc"]:
+        if isinstance(step, int) and isinstance(node, list) and step < len(node):
+            node = node[step]
+            name = node.get("name") if isinstance(node, dict) else None
+            parts.append(f"[{step}]" if name is None else f"[{name}]")
+            continue
+        if isinstance(node, dict) and step in node:
+            node = node[step]
+        elif isinstance(step, str) and step in {"flat_rate", "tiered_rate", "bonus", "spif", "override", "lookup_rate"}:
+            continue  # the discriminator's branch name, not a key the user wrote
+        parts.append(f".{step}" if parts else str(step))
+    key = "".join(parts)
+    message = error["msg"]
+    if error["type"] == "extra_forbidden":
+        message = "unknown key (check the spelling; see docs/plans.md)"
+    elif error["type"] == "missing":
+        message = "required key is missing"
+    elif error["type"] == "union_tag_invalid":
+        kinds = "flat_rate, tiered_rate, bonus, spif, override or lookup_rate"
+        message = f"unknown component kind {error['input'].get('kind')!r}; use {kinds}"
+    elif message.startswith("Value error, "):
+        message = message.removeprefix("Value error, ")
+    return PlanError(source, key, message)
+
+
+def _expressions(plan: PlanDocument) -> Iterator[tuple[str, str, str]]:
+    """(key path, context, text) of every expression in the plan; context: credit | payee | component."""
+    for i, adjustment in enumerate(plan.crediting.adjustments):
+        yield f"crediting.adjustments[{i}].when", "credit", adjustment.when
+    for overlay in plan.crediting.overlays:
+        if overlay.when:
+            yield f"crediting.overlays[{overlay.name}].when", "credit", overlay.when
+    for measure in plan.measures:
+        key = f"measures[{measure.name}]"
+        if measure.sum is not None:
+            yield f"{key}.sum", "credit", measure.sum
+        if measure.filter is not None:
+            yield f"{key}.filter", "credit", measure.filter
+        if measure.formula is not None:
+            yield f"{key}.formula", "measures", measure.formula
+    for component in plan.components:
+        key = f"components[{component.name}]"
+        if component.eligible:
+            yield f"{key}.eligible", "payee", component.eligible
+        if component.gate is not None:
+            yield f"{key}.gate.when", "component", component.gate.when
+            if component.gate.threshold:
+                yield f"{key}.gate.threshold", "component", component.gate.threshold
+        for j, multiplier in enumerate(component.multipliers):
+            yield f"{key}.multipliers[{j}].when", "component", multiplier.when
+        if isinstance(component, Bonus):
+            yield f"{key}.when", "component", component.when
+        if isinstance(component, FlatRate) and isinstance(component.rate, str):
+            yield f"{key}.rate", "payee", component.rate
+        if isinstance(component, (Spif, LookupRate)) and component.filter:
+            yield f"{key}.filter", "credit", component.filter
+        if isinstance(component, LookupRate):
+            for j, expression in enumerate(component.keys):
+                yield f"{key}.keys[{j}]", "credit", expression
+
+
+def _name_allowed(context: str, measures: set[str]) -> Any:
+    def credit(name: str) -> bool:
+        return name in CREDIT_NAMES or name.startswith(CREDIT_PREFIXES)
+
+    def payee(name: str) -> bool:
+        return name in PAYEE_NAMES or name.startswith(PAYEE_PREFIXES)
+
+    def component(name: str) -> bool:
+        return payee(name) or name in measures
+
+    def formula(name: str) -> bool:
+        return name in measures
+
+    return {"credit": credit, "payee": payee, "component": component, "measures": formula}[context]
+
+
+def check_plan(plan: PlanDocument, source: str) -> None:
+    """Cross-reference and expression checks; raise the first PlanError."""
+    if plan.currency not in CURRENCIES:
+        raise PlanError(source, "currency", f"unknown currency {plan.currency!r} (expected an ISO 4217 code)")
+    names: set[str] = set()
+    for measure in plan.measures:
+        if measure.name in names:
+            raise PlanError(source, f"measures[{measure.name}]", f"measure {measure.name!r} is defined twice")
+        names.add(measure.name)
+    component_names: set[str] = set()
+    for component in plan.components:
+        if component.name in component_names:
+            raise PlanError(source, f"components[{component.name}]", f"component {component.name!r} is defined twice")
+        component_names.add(component.name)
+        used = getattr(component, "measure", None)
+        if isinstance(component, (FlatRate, TieredRate, Override)) and used not in names:
+            raise PlanError(
+                source,
+                f"components[{component.name}].measure",
+                f"unknown measure {used!r}; the plan defines: {', '.join(sorted(names))}",
+            )
+    for i, rule in enumerate(plan.quotas):
+        if rule.measure not in names:
+            raise PlanError(source, f"quotas[{i}].measure", f"unknown measure {rule.measure!r}")
+    parsed: dict[str, Expr] = {}
+    for key, context, text in _expressions(plan):
+        try:
+            expression = parse(text)
+        except ExprError as exc:
+            raise PlanError(source, key, f"bad expression {text!r}: {exc}") from None
+        allowed = _name_allowed(context, names)
+        for name in sorted(expression.names()):
+            if not allowed(name):
+                raise PlanError(source, key, f"unknown name {name!r} in {text!r}")
+        for function, argument in sorted(expression.calls()):
+            if argument not in names:
+                raise PlanError(source, key, f"{function}({argument}) names an unknown measure")
+        parsed[key] = expression
+    _check_formula_cycles(plan, parsed, source)
+
+
+def _check_formula_cycles(plan: PlanDocument, parsed: dict[str, Expr], source: str) -> None:
+    uses = {m.name: set(parsed[f"measures[{m.name}].formula"].names()) for m in plan.measures if m.formula is not None}
+    visiting: set[str] = set()
+    done: set[str] = set()
+
+    def visit(name: str, chain: list[str]) -> None:
+        if name in done or name not in uses:
+            return
+        if name in visiting:
+            cycle = " → ".join([*chain[chain.index(name) :], name])
+            raise PlanError(source, f"measures[{name}].formula", f"formulas refer to each other in a cycle: {cycle}")
+        visiting.add(name)
+        for used in sorted(uses[name]):
+            visit(used, [*chain, name])
+        visiting.discard(name)
+        done.add(name)
+
+    for name in sorted(uses):
+        visit(name, [])
+
+
+def plan_json_schema() -> dict[str, Any]:
+    """The published JSON Schema of plan files."""
+    schema = PlanDocument.model_json_schema(by_alias=True)
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["title"] = "openspm plan file, format version 1"
+    return schema

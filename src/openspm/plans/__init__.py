@@ -1,0 +1,1 @@
+"""Plans service: register plan files as effective-dated versions."""

@@ -1,0 +1,1 @@
+"""Calculation runs: compute, store, explain, compare."""

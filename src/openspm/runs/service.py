@@ -1,0 +1,399 @@
+"""Runs: compute a payout month from the store and keep the results.
+
+`run_period(engine, "FY2025-M03")` reads the plans in force and the run
+window's data from the store, runs the pipeline, and stores credits, measures,
+earnings (with trace) and issues under a new run, atomically: the run becomes
+`completed` in the same transaction that writes its results, so a failed or
+interrupted run leaves every earlier run intact. `explain` and `diff` read runs
+back.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+import ibis
+from sqlalchemy import Engine, func, insert, select
+from sqlalchemy.orm import Session
+
+from openspm.calc import inputs as inp
+from openspm.calc.context import PlanInForce, RunContext
+from openspm.calc.pipeline import Results, attributes_used, run_pipeline
+from openspm.core.dates import utc_now
+from openspm.core.errors import InvalidInput, NotFound, OpenSpmError
+from openspm.core.period import Period, PeriodKind
+from openspm.engine.duckdb import money
+from openspm.plan.load import PlanError, parse_plan
+from openspm.store import models as m
+
+Progress = Callable[[str, int, int], None]
+
+
+# --- reading the store -----------------------------------------------------------------------
+
+
+def calendar_periods(session: Session) -> list[Period]:
+    """Every period of the store's calendar (the first calendar when there are several)."""
+    calendar = session.scalars(select(m.Calendar).order_by(m.Calendar.id)).first()
+    if calendar is None:
+        raise NotFound("no calendar in the store; run `openspm calendar create YEAR ...` first")
+    rows = session.scalars(select(m.Period).where(m.Period.calendar_id == calendar.id)).all()
+    return [Period(p.name, PeriodKind(p.kind), p.start_date, p.end_date, p.fiscal_year) for p in rows]
+
+
+def plans_in_force(session: Session, day: date) -> list[PlanInForce]:
+    """The newest version of each plan in force on `day`, parsed and checked."""
+    query = (
+        select(m.Plan.external_id, m.PlanVersion.version, m.PlanVersion.document)
+        .join(m.Plan, m.Plan.id == m.PlanVersion.plan_id)
+        .where(m.PlanVersion.effective_from <= day)
+        .where((m.PlanVersion.effective_to.is_(None)) | (m.PlanVersion.effective_to > day))
+        .order_by(m.Plan.external_id, m.PlanVersion.version.desc())
+    )
+    chosen: dict[str, PlanInForce] = {}
+    for plan_id, version, document in session.execute(query):
+        if plan_id in chosen:
+            continue
+        if not document:
+            raise PlanError(f"plan {plan_id} version {version}", "", "the version has no plan document")
+        chosen[plan_id] = PlanInForce(plan_id, version, parse_plan(document, f"plan {plan_id} version {version}"))
+    return list(chosen.values())
+
+
+def _attrs(rows: Sequence[Any], index: int, names: list[str]) -> dict[str, list[str | None]]:
+    return {n: [(r[index] or {}).get(n) for r in rows] for n in names}
+
+
+def load_inputs(session: Session, start: date, end: date, attributes: dict[str, list[str]]) -> inp.Inputs:
+    """The store's data a run reads: transactions dated in [start, end) and their originals, and the rest whole."""
+    t = m.Transaction
+    in_window = select(t).where(t.date >= start, t.date < end)
+    rows = list(session.scalars(in_window))
+    known = {r.id for r in rows}
+    missing = {r.original_id for r in rows if r.original_id is not None and r.original_id not in known}
+    if missing:
+        rows += list(session.scalars(select(t).where(t.id.in_(missing))))
+    tx_attrs = attributes.get("transaction", [])
+    tables: dict[str, Any] = {
+        "transactions": inp.table(
+            "transactions",
+            {
+                "id": [r.id for r in rows],
+                "external_id": [r.external_id for r in rows],
+                "date": [r.date for r in rows],
+                "type": [r.type for r in rows],
+                "account_id": [r.account_id for r in rows],
+                "product_id": [r.product_id for r in rows],
+                "quantity": [money(r.quantity) for r in rows],
+                "amount": [money(r.amount) for r in rows],
+                "currency": [r.currency for r in rows],
+                "list_amount": [money(r.list_amount) for r in rows],
+                "original_id": [r.original_id for r in rows],
+                "owner_id": [r.owner_id for r in rows],
+            },
+            {a: [(r.attributes or {}).get(a) for r in rows] for a in tx_attrs},
+        )
+    }
+
+    def whole(name: str, query: Any, columns: list[str], money_columns: tuple[str, ...] = (), kind: str = "") -> None:
+        result = session.execute(query).all()
+        data = {c: [(money(r[i]) if c in money_columns else r[i]) for r in result] for i, c in enumerate(columns)}
+        extra = _attrs(result, len(columns), attributes.get(kind, [])) if kind else None
+        tables[name] = inp.table(name, data, extra)
+
+    whole(
+        "products",
+        select(m.Product.id, m.Product.external_id, m.Product.name, m.Product.family, m.Product.attributes),
+        ["id", "external_id", "name", "family"],
+        kind="product",
+    )
+    a = m.Account
+    whole(
+        "accounts",
+        select(a.id, a.external_id, a.name, a.industry, a.size, a.segment, a.country, a.region, a.city, a.attributes),
+        ["id", "external_id", "name", "industry", "size", "segment", "country", "region", "city"],
+        kind="account",
+    )
+    p = m.Payee
+    whole(
+        "payees",
+        select(
+            p.id,
+            p.external_id,
+            p.name,
+            p.region,
+            p.role,
+            p.seniority,
+            p.hire_date,
+            p.termination_date,
+            p.pay_currency,
+            p.attributes,
+        ),
+        ["id", "external_id", "name", "region", "role", "seniority", "hire_date", "termination_date", "pay_currency"],
+        kind="payee",
+    )
+    s = m.TransactionSplit
+    whole(
+        "splits",
+        select(s.transaction_id, s.payee_id, s.role, s.share),
+        ["transaction_id", "payee_id", "role", "share"],
+        ("share",),
+    )
+    aa = m.AccountAssignment
+    whole(
+        "account_assignments",
+        select(aa.account_id, aa.payee_id, aa.role, aa.share, aa.effective_from, aa.effective_to),
+        ["account_id", "payee_id", "role", "share", "effective_from", "effective_to"],
+        ("share",),
+    )
+    at = m.AccountTerritory
+    whole(
+        "account_territories",
+        select(at.account_id, at.territory_id, at.effective_from, at.effective_to),
+        ["account_id", "territory_id", "effective_from", "effective_to"],
+    )
+    ta = m.TerritoryAssignment
+    whole(
+        "territory_assignments",
+        select(ta.territory_id, ta.payee_id, ta.role, ta.share, ta.effective_from, ta.effective_to),
+        ["territory_id", "payee_id", "role", "share", "effective_from", "effective_to"],
+        ("share",),
+    )
+    rl = m.ReportingLine
+    whole(
+        "reporting_lines",
+        select(rl.payee_id, rl.manager_id, rl.effective_from, rl.effective_to),
+        ["payee_id", "manager_id", "effective_from", "effective_to"],
+    )
+    fx = m.FxRate
+    whole(
+        "fx_rates",
+        select(fx.from_currency, fx.to_currency, fx.effective_date, fx.rate),
+        ["from_currency", "to_currency", "effective_date", "rate"],
+        ("rate",),
+    )
+    pa_ = m.PlanAssignment
+    assignments = session.execute(
+        select(
+            pa_.payee_id, m.Plan.external_id, pa_.effective_from, pa_.effective_to, pa_.target_incentive, pa_.parameters
+        ).join(m.Plan, m.Plan.id == pa_.plan_id)
+    ).all()
+    tables["plan_assignments"] = inp.table(
+        "plan_assignments",
+        {
+            "payee_id": [r[0] for r in assignments],
+            "plan": [r[1] for r in assignments],
+            "effective_from": [r[2] for r in assignments],
+            "effective_to": [r[3] for r in assignments],
+            "target_incentive": [money(r[4]) for r in assignments],
+            "parameters": [json.dumps(r[5]) if r[5] else None for r in assignments],
+        },
+    )
+    q = m.Quota
+    whole(
+        "quotas",
+        select(q.payee_id, q.measure, m.Period.name, q.amount).join(m.Period, m.Period.id == q.period_id),
+        ["payee_id", "measure", "period", "amount"],
+        ("amount",),
+    )
+    return inp.Inputs(tables)
+
+
+# --- running ------------------------------------------------------------------------------------
+
+
+@dataclass
+class RunSummary:
+    """What a run did."""
+
+    run_id: int
+    period: str
+    plans: dict[str, int]
+    payees: int
+    credits: int
+    earnings: int
+    total: dict[str, Decimal]  # per currency
+    issues: int
+    seconds: float
+    timings: dict[str, float] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "run": self.run_id,
+            "period": self.period,
+            "plans": self.plans,
+            "payees": self.payees,
+            "credits": self.credits,
+            "earnings": self.earnings,
+            "total": {k: str(v) for k, v in self.total.items()},
+            "issues": self.issues,
+            "seconds": round(self.seconds, 3),
+            "timings": {k: round(v, 3) for k, v in self.timings.items()},
+        }
+
+
+def _context(session: Session, period_name: str) -> RunContext:
+    periods = calendar_periods(session)
+    month = next((p for p in periods if p.name == period_name), None)
+    if month is None:
+        months = sorted((p for p in periods if p.kind is PeriodKind.MONTH), key=lambda p: p.start)
+        hint = f"{months[0].name} .. {months[-1].name}" if months else "none"
+        raise NotFound(f"unknown period {period_name!r}; the calendar's months are {hint}")
+    if month.kind is not PeriodKind.MONTH:
+        raise InvalidInput(f"{period_name} is a {month.kind.value}; runs pay a month, e.g. the last month of it")
+    plans = plans_in_force(session, month.start)
+    if not plans:
+        raise NotFound(f"no plan is in force in {period_name}; add one with `openspm plan add FILE`")
+    return RunContext(period=month, periods=periods, plans=plans, con=ibis.duckdb.connect())
+
+
+def compute(
+    session: Session, period_name: str, payees: list[str] | None = None
+) -> tuple[RunContext, Results, dict[str, int]]:
+    """Run the pipeline for a month on the store's data (reads only)."""
+    ctx = _context(session, period_name)
+    attributes: dict[str, list[str]] = {}
+    for plan in ctx.plans:
+        for kind, names in attributes_used(plan.document).items():
+            attributes[kind] = sorted(set(attributes.get(kind, [])) | set(names))
+    inputs = load_inputs(session, ctx.year.start, ctx.period.end, attributes)
+    if payees:
+        known = set(inputs.get("payees")["external_id"].to_pylist())
+        unknown = [p for p in payees if p not in known]
+        if unknown:
+            raise NotFound(f"unknown payee {unknown[0]!r}")
+    results = run_pipeline(ctx, inputs)
+    if payees:
+        wanted = set(payees)
+        results.earnings = [e for e in results.earnings if e.payee in wanted]
+        results.credits = [c for c in results.credits if c["payee"] in wanted]
+        results.measures = [x for x in results.measures if x["payee"] in wanted]
+    counts = {name: table.num_rows for name, table in inputs.tables.items()}
+    return ctx, results, counts
+
+
+def run_period(engine: Engine, period_name: str, *, actor: str = "cli", payees: list[str] | None = None) -> RunSummary:
+    """Compute a month and store the results as a new completed run (atomically)."""
+    started = time.perf_counter()
+    with Session(engine) as session, session.begin():
+        run = m.Run(period=period_name, actor=actor, payees=payees and {"payees": payees})
+        session.add(run)
+        session.flush()
+        run_id = run.id
+    try:
+        with Session(engine) as session:
+            ctx, results, counts = compute(session, period_name, payees)
+            newest_batch = session.scalar(select(func.max(m.ImportBatch.id)))
+        with Session(engine) as session, session.begin():
+            _store_results(session, run_id, ctx, results)
+            run = session.get_one(m.Run, run_id)
+            run.status = "completed"
+            run.finished_at = utc_now()
+            run.plans = {p.plan_id: p.version for p in ctx.plans}
+            run.inputs = {**counts, "newest_import_batch": newest_batch}
+            run.timings = {k: round(v, 4) for k, v in results.timings.items()}
+    except Exception as exc:
+        with Session(engine) as session, session.begin():
+            run = session.get_one(m.Run, run_id)
+            run.status = "failed"
+            run.finished_at = utc_now()
+            run.error = str(exc)
+        if isinstance(exc, OpenSpmError):
+            raise
+        raise
+    total: dict[str, Decimal] = {}
+    for e in results.earnings:
+        total[e.currency] = total.get(e.currency, Decimal(0)) + e.amount
+    return RunSummary(
+        run_id=run_id,
+        period=period_name,
+        plans={p.plan_id: p.version for p in ctx.plans},
+        payees=len({e.payee for e in results.earnings}),
+        credits=len(results.credits),
+        earnings=len(results.earnings),
+        total=total,
+        issues=len(ctx.issues),
+        seconds=time.perf_counter() - started,
+        timings=results.timings,
+    )
+
+
+def _store_results(session: Session, run_id: int, ctx: RunContext, results: Results) -> None:
+    if results.credits:
+        session.execute(
+            insert(m.RunCredit),
+            [
+                {
+                    "run_id": run_id,
+                    "plan": c["plan"],
+                    "transaction": c["transaction"],
+                    "original": c["original"],
+                    "payee": c["payee"],
+                    "role": c["role"],
+                    "role_class": c["role_class"],
+                    "source": c["source"],
+                    "level": c["level"],
+                    "share": c["share"],
+                    "amount": c["amount"],
+                    "currency": c["currency"],
+                    "date": c["date"],
+                    "month": c["month"],
+                }
+                for c in results.credits
+            ],
+        )
+    if results.measures:
+        session.execute(
+            insert(m.RunMeasure),
+            [
+                {"run_id": run_id, **{k: x[k] for k in ("plan", "payee", "period", "measure", "value")}}
+                for x in results.measures
+            ],
+        )
+    if results.earnings:
+        session.execute(
+            insert(m.RunEarning),
+            [
+                {
+                    "run_id": run_id,
+                    "plan": e.plan,
+                    "payee": e.payee,
+                    "period": e.period,
+                    "component": e.component,
+                    "measure_period": e.measure_period,
+                    "base": e.base,
+                    "quota": e.quota,
+                    "attainment": e.attainment,
+                    "rate": e.rate,
+                    "amount": e.amount,
+                    "cut": e.cut,
+                    "currency": e.currency,
+                    "trace": e.trace,
+                }
+                for e in results.earnings
+            ],
+        )
+    if ctx.issues:
+        session.execute(
+            insert(m.RunIssue),
+            [
+                {"run_id": run_id, "stage": i.source, "subject": i.column, "value": i.value, "reason": i.reason}
+                for i in ctx.issues
+            ],
+        )
+
+
+def latest_run(session: Session, period: str) -> m.Run:
+    """The newest completed run of a month."""
+    run = session.scalars(
+        select(m.Run).where(m.Run.period == period, m.Run.status == "completed").order_by(m.Run.id.desc())
+    ).first()
+    if run is None:
+        raise NotFound(f"no completed run for {period}; run `openspm run --period {period}` first")
+    return run

@@ -1,0 +1,1 @@
+"""Plan tests: self-contained scenario folders run in a throwaway store."""

@@ -1,0 +1,274 @@
+"""Plan tests: run a scenario folder in a throwaway store and compare with its expected CSVs.
+
+A scenario folder holds:
+
+    scenario.yaml   calendar: {start_month: 1, years: [2025]}; run: {periods: [FY2025-M03]}
+    plan.yaml       one plan (or plans/*.yaml for several)
+    inputs/         CSVs in the import formats (docs/import.md): payees.csv, transactions.csv, ...
+    expected/       earnings.csv, and optionally credits.csv, measures.csv, issues.csv
+
+`run_scenario(folder, out)` loads the inputs through the real importer into an
+embedded store in a temporary folder, registers the plans, runs each period and
+writes credits.csv, measures.csv, earnings.csv and issues.csv to `out`.
+`test_scenario` compares each expected file with the actual output on the
+columns the expected file has, rows sorted, values as exact text.
+"""
+
+from __future__ import annotations
+
+import csv
+import difflib
+import io
+import tempfile
+from dataclasses import dataclass, field
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import yaml
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from openspm.core.errors import InvalidInput
+from openspm.core.money import round_money, to_text
+from openspm.ingest.kinds import KINDS
+from openspm.ingest.service import import_file
+from openspm.periods.service import create_calendar
+from openspm.plans.service import add_plan
+from openspm.runs.service import run_period
+from openspm.store import models as m
+from openspm.store.db import make_engine, migrate
+
+OUTPUTS: dict[str, tuple[str, ...]] = {
+    "credits": (
+        "plan",
+        "transaction",
+        "original",
+        "payee",
+        "role",
+        "source",
+        "level",
+        "share",
+        "amount",
+        "currency",
+        "month",
+    ),
+    "measures": ("plan", "payee", "period", "measure", "value"),
+    "earnings": (
+        "plan",
+        "payee",
+        "period",
+        "component",
+        "measure_period",
+        "base",
+        "quota",
+        "attainment",
+        "rate",
+        "amount",
+        "cut",
+        "currency",
+    ),
+    "issues": ("period", "stage", "subject", "value", "reason"),
+}
+
+
+def exact(value: Decimal | None) -> str:
+    """Normalized exact text: 110000, 1.1, 0.08, -100."""
+    if value is None:
+        return ""
+    return to_text(value.normalize()) if value != 0 else "0"
+
+
+def money_text(value: Decimal | None, scale: int = 2) -> str:
+    return "" if value is None else to_text(round_money(value, scale))
+
+
+@dataclass
+class ScenarioOutput:
+    folder: Path
+    out: Path
+    tables: dict[str, list[dict[str, str]]] = field(default_factory=dict)
+    import_rejects: list[str] = field(default_factory=list)
+
+
+def _spec(folder: Path) -> dict[str, Any]:
+    path = folder / "scenario.yaml"
+    if not path.exists():
+        raise InvalidInput(f"{folder}: not a scenario folder (no scenario.yaml)")
+    spec = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    if not spec.get("run", {}).get("periods"):
+        raise InvalidInput(f"{path} @ run.periods: list the months to run, e.g. [FY2025-M03]")
+    return dict(spec)
+
+
+def _plan_files(folder: Path) -> list[Path]:
+    files = [folder / "plan.yaml"] if (folder / "plan.yaml").exists() else []
+    files += sorted((folder / "plans").glob("*.yaml")) if (folder / "plans").is_dir() else []
+    if not files:
+        raise InvalidInput(f"{folder}: no plan.yaml or plans/*.yaml")
+    return files
+
+
+def run_scenario(folder: Path, out: Path | None = None) -> ScenarioOutput:
+    """Load, run and write a scenario's outputs (see the module docstring)."""
+    folder = folder.resolve()
+    spec = _spec(folder)
+    out = (out or folder / "actual").resolve()
+    result = ScenarioOutput(folder, out)
+    with tempfile.TemporaryDirectory() as tmp:
+        engine = make_engine(f"sqlite:///{Path(tmp) / 'scenario.db'}")
+        migrate(engine)
+        calendar = spec.get("calendar", {})
+        create_calendar(
+            engine, "fiscal", int(calendar.get("start_month", 1)), calendar.get("years", [2025]), actor="scenario"
+        )
+        plans_added = False
+        for kind in KINDS:
+            if kind == "plan_assignments" and not plans_added:
+                for path in _plan_files(folder):
+                    add_plan(engine, path, actor="scenario")
+                plans_added = True
+            path = folder / "inputs" / f"{kind}.csv"
+            if path.exists():
+                report = import_file(
+                    engine, kind, path, actor="scenario", rejects_path=Path(tmp) / f"{kind}.rejected.csv"
+                )
+                result.import_rejects += [str(i) for i in report.issues]
+        issues: list[dict[str, str]] = [
+            {"period": "", "stage": "import", "subject": r.split(":")[0], "value": "", "reason": r}
+            for r in result.import_rejects
+        ]
+        earnings: list[dict[str, str]] = []
+        measures: list[dict[str, str]] = []
+        last_run = 0
+        for period in spec["run"]["periods"]:
+            summary = run_period(engine, str(period), actor="scenario")
+            last_run = summary.run_id
+        with Session(engine) as session:
+            runs = list(session.scalars(select(m.Run).where(m.Run.status == "completed").order_by(m.Run.id)))
+            for run in runs:
+                for e in session.scalars(select(m.RunEarning).where(m.RunEarning.run_id == run.id)):
+                    scale = int(e.trace.get("rounding_scale", 2)) if isinstance(e.trace, dict) else 2
+                    earnings.append(
+                        {
+                            "plan": e.plan,
+                            "payee": e.payee,
+                            "period": e.period,
+                            "component": e.component,
+                            "measure_period": e.measure_period,
+                            "base": exact(e.base),
+                            "quota": money_text(e.quota),
+                            "attainment": exact(e.attainment),
+                            "rate": exact(e.rate),
+                            "amount": money_text(e.amount, scale),
+                            "cut": money_text(e.cut, scale),
+                            "currency": e.currency,
+                        }
+                    )
+                for x in session.scalars(select(m.RunMeasure).where(m.RunMeasure.run_id == run.id)):
+                    measures.append(
+                        {
+                            "plan": x.plan,
+                            "payee": x.payee,
+                            "period": x.period,
+                            "measure": x.measure,
+                            "value": exact(x.value),
+                        }
+                    )
+                for i in session.scalars(select(m.RunIssue).where(m.RunIssue.run_id == run.id)):
+                    issues.append(
+                        {
+                            "period": run.period,
+                            "stage": i.stage,
+                            "subject": i.subject,
+                            "value": i.value,
+                            "reason": i.reason,
+                        }
+                    )
+            credits = [
+                {
+                    "plan": c.plan,
+                    "transaction": c.transaction,
+                    "original": c.original or "",
+                    "payee": c.payee,
+                    "role": c.role,
+                    "source": c.source,
+                    "level": str(c.level),
+                    "share": exact(c.share),
+                    "amount": exact(c.amount),
+                    "currency": c.currency,
+                    "month": c.month,
+                }
+                for c in session.scalars(select(m.RunCredit).where(m.RunCredit.run_id == last_run))
+            ]
+        engine.dispose()
+    unique_measures = {tuple(r.values()): r for r in measures}
+    result.tables = {
+        "credits": credits,
+        "measures": list(unique_measures.values()),
+        "earnings": earnings,
+        "issues": issues,
+    }
+    out.mkdir(parents=True, exist_ok=True)
+    for name, rows in result.tables.items():
+        _write(out / f"{name}.csv", OUTPUTS[name], rows)
+    return result
+
+
+def _write(path: Path, columns: tuple[str, ...], rows: list[dict[str, str]]) -> None:
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=list(columns), lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(sorted(rows, key=lambda r: tuple(r[c] for c in columns)))
+    path.write_text(buffer.getvalue(), encoding="utf-8")
+
+
+def _read(path: Path) -> tuple[list[str], list[dict[str, str]]]:
+    with path.open(encoding="utf-8", newline="") as stream:
+        reader = csv.DictReader(stream)
+        return list(reader.fieldnames or []), list(reader)
+
+
+def _lines(columns: list[str], rows: list[dict[str, str]]) -> list[str]:
+    projected = sorted(tuple(r.get(c, "") for c in columns) for r in rows)
+    return [",".join(columns)] + [",".join(p) for p in projected]
+
+
+@dataclass
+class ScenarioCheck:
+    name: str
+    differences: dict[str, str]  # file → unified diff
+
+    @property
+    def passed(self) -> bool:
+        return not self.differences
+
+
+def test_scenario(folder: Path, out: Path | None = None, update: bool = False) -> ScenarioCheck:
+    """Run a scenario and compare with expected/; with `update`, rewrite expected/ from the output instead."""
+    result = run_scenario(folder, out)
+    expected_dir = folder / "expected"
+    differences: dict[str, str] = {}
+    files = sorted(expected_dir.glob("*.csv")) if expected_dir.is_dir() else []
+    if not files:
+        raise InvalidInput(f"{folder}: no expected/*.csv to compare with")
+    for path in files:
+        name = path.stem
+        if name not in result.tables:
+            raise InvalidInput(f"{path}: unknown output {name!r}; expected files are {', '.join(OUTPUTS)}")
+        columns, expected_rows = _read(path)
+        unknown = [c for c in columns if c not in OUTPUTS[name]]
+        if unknown:
+            raise InvalidInput(f"{path}: unknown column {unknown[0]!r}; {name}.csv has {', '.join(OUTPUTS[name])}")
+        want = _lines(columns, expected_rows)
+        got = _lines(columns, result.tables[name])
+        if want != got:
+            if update:
+                path.write_text("\n".join(got) + "\n", encoding="utf-8")
+                continue
+            diff = difflib.unified_diff(want, got, f"expected/{path.name}", f"actual/{path.name}", lineterm="")
+            differences[path.name] = "\n".join(diff)
+    return ScenarioCheck(folder.name, differences)
+
+
+test_scenario.__test__ = False  # type: ignore[attr-defined]  # not a pytest test despite the name
