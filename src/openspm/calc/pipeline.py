@@ -22,7 +22,7 @@ from openspm.calc.inputs import ATTRIBUTE_TABLES, Inputs
 from openspm.calc.stages.classify import classify
 from openspm.calc.stages.credit import credit
 from openspm.calc.stages.incent import Earning, PayeeFacts, PlanData, incent, parameters_of
-from openspm.calc.stages.measure import MeasureValues, measure
+from openspm.calc.stages.measure import MeasureValues, flag_measures, measure
 from openspm.plan.expr import parse
 from openspm.plan.load import _expressions
 from openspm.plan.models import LookupRate, PlanDocument, Spif, TieredRate
@@ -73,47 +73,43 @@ CREDIT_COLUMNS = (
 )
 
 
-def _credit_rows(credits: Any) -> list[dict[str, Any]]:
-    table: pa.Table = credits.to_pyarrow()
+def _credit_rows(table: pa.Table) -> list[dict[str, Any]]:
+    """Credit rows as dicts for the per-transaction rules and the trace.
+
+    `env` (the credit's expression names, for filters evaluated in Python) is built
+    only when a rule asks for it, through `credit_env`.
+    """
     columns = {name: table[name].to_pylist() for name in table.column_names}
+    flags = [name for name in table.column_names if name.startswith("in__")]
+    dotted = [
+        (name.replace("__", "."), columns[name]) for name in table.column_names if "__" in name and name not in flags
+    ]
     rows = []
+    plan_amounts, plan_lists = columns["plan_amount"], columns["plan_list_amount"]
     for i in range(table.num_rows):
-        row = {name: values[i] for name, values in columns.items()}
-        env = {name.replace("__", "."): value for name, value in row.items() if "__" in name}
-        plan_amount, plan_list = row["plan_amount"], row["plan_list_amount"]
-        discount = None if not plan_list else Decimal(1) - plan_amount / plan_list
-        env.update(
-            amount=row["amount"],
-            quantity=row["credit_quantity"],
-            list_amount=row["credit_list_amount"],
-            discount=discount,
-            **{
-                "credit.role": row["role"],
-                "credit.source": row["source"],
-                "credit.level": row["level"],
-                "credit.share": row["share"],
-            },
-        )
+        plan_amount, plan_list = plan_amounts[i], plan_lists[i]
         rows.append(
             {
-                "transaction_id": row["transaction_id"],
-                "transaction": row["transaction__id"],
-                "original": row["original"],
-                "date": row["date"],
-                "month": row["month"],
-                "payee_id": row["payee_id"],
-                "payee": row["payee__id"],
-                "role": row["role"],
-                "role_class": row["role_class"],
-                "source": row["source"],
-                "level": row["level"],
-                "share": row["share"],
-                "amount": row["amount"],
-                "quantity": row["credit_quantity"],
-                "currency": row["currency"],
-                "type": row["transaction__type"],
-                "discount": discount,
-                "env": env,
+                "transaction_id": columns["transaction_id"][i],
+                "transaction": columns["transaction__id"][i],
+                "original": columns["original"][i],
+                "date": columns["date"][i],
+                "month": columns["month"][i],
+                "payee_id": columns["payee_id"][i],
+                "payee": columns["payee__id"][i],
+                "role": columns["role"][i],
+                "role_class": columns["role_class"][i],
+                "source": columns["source"][i],
+                "level": columns["level"][i],
+                "share": columns["share"][i],
+                "amount": columns["amount"][i],
+                "quantity": columns["credit_quantity"][i],
+                "list_amount": columns["credit_list_amount"][i],
+                "currency": columns["currency"][i],
+                "type": columns["transaction__type"][i],
+                "discount": None if not plan_list else Decimal(1) - plan_amount / plan_list,
+                "measures": frozenset(f[4:] for f in flags if columns[f][i]),
+                "_dotted": (dotted, i),
             }
         )
     return rows
@@ -210,9 +206,17 @@ def run_plan(ctx: RunContext, plan: PlanInForce, inputs: Inputs, results: Result
         del ids
     results.timings[f"{plan.plan_id}: classify+credit"] = time.perf_counter() - clock
     clock = time.perf_counter()
-    values: MeasureValues = measure(ctx, plan, credits)
-    rows = _credit_rows(credits) if credits is not None else []
-    results.credits.extend({k: v for k, v in r.items() if k != "env"} | {"plan": plan.plan_id} for r in rows)
+    if credits is not None:
+        credits = flag_measures(credits, plan.document.measures)
+    credit_table: pa.Table | None = credits.to_pyarrow() if credits is not None else None
+    results.timings[f"{plan.plan_id}: classify+credit"] += time.perf_counter() - clock
+    clock = time.perf_counter()
+    materialized = ibis.memtable(credit_table) if credit_table is not None else None
+    values: MeasureValues = measure(ctx, plan, materialized)
+    rows = _credit_rows(credit_table) if credit_table is not None else []
+    results.credits.extend(
+        {k: v for k, v in r.items() if k not in ("env", "_dotted", "measures")} | {"plan": plan.plan_id} for r in rows
+    )
     results.timings[f"{plan.plan_id}: measure"] = time.perf_counter() - clock
     clock = time.perf_counter()
     payees = _payees(inputs, plan, ctx)

@@ -99,6 +99,27 @@ class PlanData:
     credits: list[dict[str, Any]]  # credit rows (for per-transaction rules)
 
 
+def credit_env(row: dict[str, Any]) -> dict[str, Any]:
+    """Expression names of one credit row (built on first use, then kept)."""
+    env = row.get("env")
+    if env is None:
+        dotted, i = row["_dotted"]
+        env = {name: values[i] for name, values in dotted}
+        env.update(
+            amount=row["amount"], quantity=row["quantity"], list_amount=row["list_amount"], discount=row["discount"]
+        )
+        env.update(
+            {
+                "credit.role": row["role"],
+                "credit.source": row["source"],
+                "credit.level": row["level"],
+                "credit.share": row["share"],
+            }
+        )
+        row["env"] = env
+    return env
+
+
 def _text(value: Decimal | None) -> str | None:
     return None if value is None else to_text(value.normalize() if value == value.to_integral() else value)
 
@@ -192,10 +213,16 @@ class Evaluator:
                 continue
             if not (row["role_class"] in roles or (row["role"] in roles and row["role"] not in classes)):
                 continue
-            if expression is not None and not evaluate(expression, row["env"]):
+            if expression is not None and not evaluate(expression, credit_env(row)):
                 continue
             rows.append(row)
         return rows
+
+    def _measure_credits(self, name: str, payee: PayeeFacts, months: set[str]) -> list[dict[str, Any]]:
+        """The payee's credits in `months` that count toward measure `name`."""
+        return [
+            row for row in self.credits_by_payee.get(payee.id, []) if row["month"] in months and name in row["measures"]
+        ]
 
     def raw(
         self, c: Component, payee: PayeeFacts, period: Period, through: Period, env: dict[str, Any]
@@ -219,9 +246,8 @@ class Evaluator:
             if isinstance(c, FlatRate):
                 rate = c.rate if isinstance(c.rate, Decimal) else Decimal(evaluate(parse(c.rate), env))
                 if c.cap is not None and c.cap.per is CapPer.DEAL:
-                    measure = self.measures.measures[c.measure]
                     total, lines = ZERO, []
-                    for row in self._credits(payee, measure.roles, measure.filter, months):
+                    for row in self._measure_credits(c.measure, payee, months):
                         amount = self._deal_cap(c, payee, row["amount"] * rate, out)
                         total += amount
                         lines.append({"transaction": row["transaction"], "base": row["amount"], "amount": amount})
@@ -246,9 +272,8 @@ class Evaluator:
                 scale = quota
             bands = bands_from_tiers(tiers, scale_by=scale)
             if isinstance(c, TieredRate) and c.apply == "per_transaction":
-                measure = self.measures.measures[c.measure]
                 total, lines = ZERO, []
-                for row in self._credits(payee, measure.roles, measure.filter, months):
+                for row in self._measure_credits(c.measure, payee, months):
                     result = apply_tiers(row["amount"], bands, method, boundary)
                     amount = result.amount * self._discount_factor(c, row)
                     amount = self._deal_cap(c, payee, amount, out)
@@ -266,8 +291,7 @@ class Evaluator:
             result = apply_tiers(base, bands, method, boundary)
             amount = result.amount
             if isinstance(c, TieredRate) and c.rate_adjustments and base:
-                measure = self.measures.measures[c.measure]
-                rows = self._credits(payee, measure.roles, measure.filter, months)
+                rows = self._measure_credits(c.measure, payee, months)
                 weighted = sum((r["amount"] * self._discount_factor(c, r) for r in rows), ZERO)
                 amount = amount * weighted / base
             out.update(
@@ -315,7 +339,7 @@ class Evaluator:
             total, lines = ZERO, []
             found: dict[str, Any] = {}
             for r in self._credits(payee, c.roles, c.filter, months):
-                key = tuple(str(evaluate(k, r["env"])) for k in keys)
+                key = tuple(str(evaluate(k, credit_env(r))) for k in keys)
                 found_rate = table.get(key, c.default_rate)
                 if found_rate is None:
                     self.ctx.issue(
@@ -345,7 +369,7 @@ class Evaluator:
         if measure.formula is not None:
             return []
         months = {m.name for m in self.measures.window(measure, period, through)}
-        rows = self._credits(payee, measure.roles, measure.filter, months)
+        rows = self._measure_credits(name, payee, months)
         return [
             {
                 "transaction": r["transaction"],

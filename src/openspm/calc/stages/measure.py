@@ -51,22 +51,27 @@ def credit_resolver(credits: Any) -> Any:
     return resolve
 
 
-def select_credits(credits: Any, roles: list[str], condition: str | None) -> Any:
-    """Credits whose role class or role is in `roles` and that pass `condition`."""
+def counts_toward(credits: Any, roles: list[str], condition: str | None) -> Any:
+    """A boolean expression: the credit's role class or role is in `roles` and it passes `condition`."""
     classes = [r for r in roles if r in ROLE_CLASSES]
     names = [r for r in roles if r not in ROLE_CLASSES]
     keep = credits.role_class.isin(classes) if classes else ibis.literal(False)
     if names:
         keep = keep | credits.role.isin(names)
-    selected = credits.filter(keep)
     if condition:
-        selected = selected.filter(to_ibis(parse(condition), credit_resolver(selected)))
-    return selected
+        keep = keep & to_ibis(parse(condition), credit_resolver(credits)).fill_null(False)
+    return keep
+
+
+def flag_measures(credits: Any, measures: list[Measure]) -> Any:
+    """Credits with a boolean column `in__<measure>` per sum or count measure: does it count?"""
+    flags = {f"in__{m.name}": counts_toward(credits, m.roles, m.filter) for m in measures if m.formula is None}
+    return credits.mutate(**flags) if flags else credits
 
 
 def monthly(credits: Any, measure: Measure) -> Any:
-    """payee_id × month → value of a sum or count measure."""
-    selected = select_credits(credits, measure.roles, measure.filter)
+    """payee_id × month → value of a sum or count measure (on credits flagged by `flag_measures`)."""
+    selected = credits.filter(credits[f"in__{measure.name}"])
     if measure.sum is not None:
         value = as_money(to_ibis(parse(measure.sum), credit_resolver(selected))).sum()
     else:
