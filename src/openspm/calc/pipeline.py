@@ -9,6 +9,7 @@ stage (draws, holds, clawbacks) will take `Results.earnings` next.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
@@ -79,11 +80,22 @@ def _credit_rows(table: pa.Table) -> list[dict[str, Any]]:
     `env` (the credit's expression names, for filters evaluated in Python) is built
     only when a rule asks for it, through `credit_env`.
     """
-    columns = {name: table[name].to_pylist() for name in table.column_names}
+    needed = (
+        "transaction_id", "transaction__id", "original", "date", "month", "payee_id", "payee__id", "role",
+        "role_class", "source", "level", "share", "amount", "credit_quantity", "credit_list_amount", "currency",
+        "transaction__type", "plan_amount", "plan_list_amount",
+    )  # fmt: skip
     flags = [name for name in table.column_names if name.startswith("in__")]
-    dotted = [
-        (name.replace("__", "."), columns[name]) for name in table.column_names if "__" in name and name not in flags
-    ]
+    columns = {name: table[name].to_pylist() for name in (*needed, *flags)}
+    flag_sets = (
+        [
+            frozenset(f[4:] for f, on in zip(flags, values, strict=True) if on)
+            for values in zip(*(columns[f] for f in flags), strict=True)
+        ]
+        if flags
+        else None
+    )
+    dotted = table.select([n for n in table.column_names if "__" in n and n not in flags])
     rows = []
     plan_amounts, plan_lists = columns["plan_amount"], columns["plan_list_amount"]
     for i in range(table.num_rows):
@@ -108,7 +120,7 @@ def _credit_rows(table: pa.Table) -> list[dict[str, Any]]:
                 "currency": columns["currency"][i],
                 "type": columns["transaction__type"][i],
                 "discount": None if not plan_list else Decimal(1) - plan_amount / plan_list,
-                "measures": frozenset(f[4:] for f in flags if columns[f][i]),
+                "measures": flag_sets[i] if flag_sets is not None else frozenset(),
                 "_dotted": (dotted, i),
             }
         )
@@ -142,6 +154,8 @@ def _payees(inputs: Inputs, plan: PlanInForce, ctx: RunContext) -> list[PayeeFac
                 attributes=attributes,
                 target_incentive=a["target_incentive"],
                 parameters=parameters_of(a["parameters"]),
+                assigned_from=a["effective_from"],
+                assigned_to=a["effective_to"],
             )
         )
     return facts
@@ -254,10 +268,12 @@ def _period_kind(value: str) -> Any:
     return PeriodKind(value)
 
 
-def run_pipeline(ctx: RunContext, inputs: Inputs) -> Results:
-    """Every plan in force for the run's month."""
+def run_pipeline(ctx: RunContext, inputs: Inputs, on_stage: Callable[[str], None] | None = None) -> Results:
+    """Every plan in force for the run's month; `on_stage(text)` hears which plan is being computed."""
     results = Results()
     for plan in ctx.plans:
+        if on_stage is not None:
+            on_stage(f"{plan.plan_id}: classify → credit → measure → incent")
         run_plan(ctx, plan, inputs, results)
     return results
 

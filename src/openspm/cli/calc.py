@@ -7,9 +7,10 @@ from pathlib import Path
 from typing import Any
 
 import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from openspm.cli.common import actor, open_store, print_json, stdout, user_errors
+from openspm.cli.common import actor, open_store, print_json, stderr, stdout, user_errors
 from openspm.core.money import to_text
 
 plan_app = typer.Typer(help="Plan files: check, publish as a version, JSON Schema.", no_args_is_help=True)
@@ -60,33 +61,54 @@ def plan_schema() -> None:
 
 
 def run_command(
-    period: str = typer.Option(..., "--period", "-p", help="Month to pay, e.g. FY2025-M03"),
+    period: list[str] = typer.Option([], "--period", "-p", help="Month to pay, e.g. FY2025-M03 (repeatable)"),
+    year: str | None = typer.Option(None, "--year", help="Every month of a fiscal year, e.g. FY2025"),
+    every: bool = typer.Option(False, "--all", help="Every month from the first to the last with transactions"),
     payee: list[str] = typer.Option([], "--payee", help="Only these payees (repeatable)"),
     as_json: bool = typer.Option(False, "--json"),
 ) -> None:
-    """Compute a month and store the results as a new run (a failed run leaves earlier runs intact)."""
-    from openspm.runs.service import run_period
+    """Compute months and store each as a new run (a failed run leaves earlier runs intact)."""
+    from openspm.runs.service import RunSummary, months_with_data, run_period
 
-    with user_errors(), stdout.status(f"calculating {period} ...") if not as_json else _Nothing():
-        summary = run_period(open_store(), period, actor=actor(), payees=payee or None)
+    summaries: list[RunSummary] = []
+    with user_errors():
+        engine = open_store()
+        months = list(period)
+        if year is not None or every:
+            months += months_with_data(engine, year)
+        if not months:
+            from openspm.core.errors import InvalidInput
+
+            raise InvalidInput("say which months to run: --period FY2025-M03, --year FY2025 or --all")
+        show = not as_json and stderr.is_terminal
+        columns = (BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), TextColumn("{task.fields[stage]}"))
+        with Progress(
+            TextColumn("{task.description}"), *columns, console=stderr, transient=True, disable=not show
+        ) as bar:
+            task = bar.add_task("running", total=len(months), stage="")
+            for month in months:
+                bar.update(task, description=f"run {month}")
+
+                def stage(text: str) -> None:
+                    bar.update(task, stage=text)
+
+                summaries.append(run_period(engine, month, actor=actor(), payees=payee or None, on_stage=stage))
+                bar.advance(task)
+                if not as_json:
+                    _print_summary(summaries[-1], verbose=len(months) == 1)
     if as_json:
-        print_json(summary.as_dict())
-        return
+        print_json([s.as_dict() for s in summaries] if len(summaries) > 1 else summaries[0].as_dict())
+
+
+def _print_summary(summary: Any, verbose: bool) -> None:
     totals = ", ".join(f"{to_text(v)} {k}" for k, v in summary.total.items()) or "0"
     typer.echo(
         f"run {summary.run_id} {summary.period}: {summary.payees} payees, {summary.credits} credits, "
         f"{summary.earnings} earnings, total {totals}; {summary.issues} issues; {summary.seconds:.2f}s"
     )
-    for stage, seconds in summary.timings.items():
-        typer.echo(f"  {stage:<40} {seconds:8.3f}s")
-
-
-class _Nothing:
-    def __enter__(self) -> None:
-        return None
-
-    def __exit__(self, *args: object) -> None:
-        return None
+    if verbose:
+        for stage, seconds in summary.timings.items():
+            typer.echo(f"  {stage:<40} {seconds:8.3f}s")
 
 
 def explain_command(

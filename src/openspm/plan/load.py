@@ -78,7 +78,7 @@ def parse_plan(text: str, source: str = "plan.yaml") -> PlanDocument:
 
 
 def _first_error(exc: ValidationError, data: dict[str, Any], source: str) -> PlanError:
-    """The first schema error, with a key path that uses component and measure names."""
+    """The first schema error, with a key path that uses component and measure names, in plain words."""
     error = exc.errors()[0]
     parts: list[str] = []
     node: Any = data
@@ -92,16 +92,43 @@ def _first_error(exc: ValidationError, data: dict[str, Any], source: str) -> Pla
             node = node[step]
         elif isinstance(step, str) and step in {"flat_rate", "tiered_rate", "bonus", "spif", "override", "lookup_rate"}:
             continue  # the discriminator's branch name, not a key the user wrote
+        elif isinstance(step, str) and not isinstance(node, dict):
+            continue  # past a value the user wrote: a type tried for it ("decimal", "str"), not a key
         parts.append(f".{step}" if parts else str(step))
     key = "".join(parts)
     message = error["msg"]
-    if error["type"] == "extra_forbidden":
+    kind, context, given = error["type"], error.get("ctx") or {}, error.get("input")
+    kinds = "flat_rate, tiered_rate, bonus, spif, override or lookup_rate"
+    if kind == "extra_forbidden":
         message = "unknown key (check the spelling; see docs/plans.md)"
-    elif error["type"] == "missing":
+    elif kind == "missing":
         message = "required key is missing"
-    elif error["type"] == "union_tag_invalid":
-        kinds = "flat_rate, tiered_rate, bonus, spif, override or lookup_rate"
+    elif kind == "union_tag_invalid":
         message = f"unknown component kind {error['input'].get('kind')!r}; use {kinds}"
+    elif kind == "union_tag_not_found":
+        message = f"a component needs a kind: {kinds}"
+    elif kind == "string_pattern_mismatch" and context.get("pattern") == "^[A-Z]{3}$":
+        message = f"{given!r} is not a currency code; use three capital letters (ISO 4217), e.g. USD"
+    elif kind == "string_pattern_mismatch" and context.get("pattern") == "^[a-z][a-z0-9_]*$":
+        message = f"{given!r} is not a valid name; use lowercase letters, digits and _, starting with a letter"
+    elif kind in ("enum", "literal_error"):
+        message = f"{given!r} is not allowed here; use {context.get('expected')}"
+    elif kind in ("greater_than_equal", "less_than_equal"):
+        bound = f"at least {context['ge']}" if kind == "greater_than_equal" else f"at most {context['le']}"
+        message = f"must be {bound}, not {given}"
+    elif kind in ("decimal_parsing", "decimal_type", "int_parsing", "int_type", "int_from_float", "float_parsing"):
+        number = "a whole number" if kind.startswith("int") else "a number"
+        message = f"should be {number}, not {given!r}"
+    elif kind.startswith("date"):
+        message = f"should be a date written YYYY-MM-DD, not {given!r}"
+    elif kind == "string_type":
+        message = f"should be text, not {given!r} (put it in quotes)"
+    elif kind == "too_short":
+        message = f"needs at least {context.get('min_length', 1)} entry"
+    elif kind == "list_type":
+        message = "should be a list (lines starting with - , or [a, b])"
+    elif kind in ("model_type", "model_attributes_type", "dict_type"):
+        message = f"should be a mapping of keys to values, not {given!r}"
     elif message.startswith("Value error, "):
         message = message.removeprefix("Value error, ")
     return PlanError(source, key, message)

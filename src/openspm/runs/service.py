@@ -254,7 +254,7 @@ def _context(session: Session, period_name: str) -> RunContext:
 
 
 def compute(
-    session: Session, period_name: str, payees: list[str] | None = None
+    session: Session, period_name: str, payees: list[str] | None = None, on_stage: Callable[[str], None] | None = None
 ) -> tuple[RunContext, Results, dict[str, int]]:
     """Run the pipeline for a month on the store's data (reads only)."""
     ctx = _context(session, period_name)
@@ -268,7 +268,9 @@ def compute(
         unknown = [p for p in payees if p not in known]
         if unknown:
             raise NotFound(f"unknown payee {unknown[0]!r}")
-    results = run_pipeline(ctx, inputs)
+    if on_stage is not None:
+        on_stage("reading the store")
+    results = run_pipeline(ctx, inputs, on_stage)
     if payees:
         wanted = set(payees)
         results.earnings = [e for e in results.earnings if e.payee in wanted]
@@ -278,7 +280,14 @@ def compute(
     return ctx, results, counts
 
 
-def run_period(engine: Engine, period_name: str, *, actor: str = "cli", payees: list[str] | None = None) -> RunSummary:
+def run_period(
+    engine: Engine,
+    period_name: str,
+    *,
+    actor: str = "cli",
+    payees: list[str] | None = None,
+    on_stage: Callable[[str], None] | None = None,
+) -> RunSummary:
     """Compute a month and store the results as a new completed run (atomically)."""
     started = time.perf_counter()
     with Session(engine) as session, session.begin():
@@ -288,7 +297,7 @@ def run_period(engine: Engine, period_name: str, *, actor: str = "cli", payees: 
         run_id = run.id
     try:
         with Session(engine) as session:
-            ctx, results, counts = compute(session, period_name, payees)
+            ctx, results, counts = compute(session, period_name, payees, on_stage)
             newest_batch = session.scalar(select(func.max(m.ImportBatch.id)))
         with Session(engine) as session, session.begin():
             _store_results(session, run_id, ctx, results)
@@ -325,7 +334,10 @@ def run_period(engine: Engine, period_name: str, *, actor: str = "cli", payees: 
 
 
 def _store_results(session: Session, run_id: int, ctx: RunContext, results: Results) -> None:
-    if results.credits:
+    # A run keeps the credits of its own month; earlier months' credits are in their own runs,
+    # and each earning's trace lists every credit its measure adds up.
+    credits = [c for c in results.credits if c["month"] == ctx.period.name]
+    if credits:
         session.execute(
             insert(m.RunCredit),
             [
@@ -345,7 +357,7 @@ def _store_results(session: Session, run_id: int, ctx: RunContext, results: Resu
                     "date": c["date"],
                     "month": c["month"],
                 }
-                for c in results.credits
+                for c in credits
             ],
         )
     if results.measures:
@@ -387,6 +399,22 @@ def _store_results(session: Session, run_id: int, ctx: RunContext, results: Resu
                 for i in ctx.issues
             ],
         )
+
+
+def months_with_data(engine: Engine, year: str | None = None) -> list[str]:
+    """Months of the calendar from the first to the last with transactions (or every month of `year`)."""
+    with Session(engine) as session:
+        months = sorted((p for p in calendar_periods(session) if p.kind is PeriodKind.MONTH), key=lambda p: p.start)
+        if year is not None:
+            found = [p.name for p in months if p.name.startswith(f"{year}-")]
+            if not found:
+                raise NotFound(f"unknown fiscal year {year!r}; use a name like FY2025")
+            return found
+        first = session.scalar(select(func.min(m.Transaction.date)))
+        last = session.scalar(select(func.max(m.Transaction.date)))
+    if first is None or last is None:
+        raise NotFound("no transactions in the store; import some first")
+    return [p.name for p in months if p.end > first and p.start <= last]
 
 
 def latest_run(session: Session, period: str) -> m.Run:

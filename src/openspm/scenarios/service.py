@@ -140,10 +140,8 @@ def run_scenario(folder: Path, out: Path | None = None) -> ScenarioOutput:
         ]
         earnings: list[dict[str, str]] = []
         measures: list[dict[str, str]] = []
-        last_run = 0
         for period in spec["run"]["periods"]:
-            summary = run_period(engine, str(period), actor="scenario")
-            last_run = summary.run_id
+            run_period(engine, str(period), actor="scenario")
         with Session(engine) as session:
             runs = list(session.scalars(select(m.Run).where(m.Run.status == "completed").order_by(m.Run.id)))
             for run in runs:
@@ -199,10 +197,11 @@ def run_scenario(folder: Path, out: Path | None = None) -> ScenarioOutput:
                     "currency": c.currency,
                     "month": c.month,
                 }
-                for c in session.scalars(select(m.RunCredit).where(m.RunCredit.run_id == last_run))
+                for c in session.scalars(select(m.RunCredit).order_by(m.RunCredit.id))
             ]
         engine.dispose()
     unique_measures = {tuple(r.values()): r for r in measures}
+    credits = list({tuple(r.values()): r for r in credits}.values())
     result.tables = {
         "credits": credits,
         "measures": list(unique_measures.values()),

@@ -88,6 +88,8 @@ class PayeeFacts:
     attributes: dict[str, Any]  # payee.region, payee.role, ... as expression names
     target_incentive: Decimal | None
     parameters: dict[str, Decimal]
+    assigned_from: date | None = None  # the plan assignment in force in the paid month
+    assigned_to: date | None = None
 
 
 @dataclass
@@ -104,7 +106,7 @@ def credit_env(row: dict[str, Any]) -> dict[str, Any]:
     env = row.get("env")
     if env is None:
         dotted, i = row["_dotted"]
-        env = {name: values[i] for name, values in dotted}
+        env = {name.replace("__", "."): value for name, value in dotted.slice(i, 1).to_pylist()[0].items()}
         env.update(
             amount=row["amount"], quantity=row["quantity"], list_amount=row["list_amount"], discount=row["discount"]
         )
@@ -132,6 +134,7 @@ class Evaluator:
         self.doc = plan.document
         self.rounding = self.doc.rounding
         self.quota_rules: dict[str, QuotaRule] = {q.measure: q for q in self.doc.quotas}
+        self.reporting = True  # issues are recorded for the paid month only, not for months re-evaluated
         self.credits_by_payee: defaultdict[int, list[dict[str, Any]]] = defaultdict(list)
         for row in data.credits:
             self.credits_by_payee[row["payee_id"]].append(row)
@@ -264,9 +267,12 @@ class Evaluator:
             scale = ONE
             if isinstance(c, TieredRate) and c.basis == "attainment":
                 if not quota:
-                    self.ctx.issue(
-                        "incent", f"{payee.external_id}/{c.name}", f"no quota for {c.measure} in {period.name}; pays 0"
-                    )
+                    if self.reporting:
+                        self.ctx.issue(
+                            "incent",
+                            f"{payee.external_id}/{c.name}",
+                            f"no quota for {c.measure} in {period.name}; pays 0",
+                        )
                     out.update(rate=None, amount=ZERO, lines=[])
                     return out
                 scale = quota
@@ -341,14 +347,14 @@ class Evaluator:
             for r in self._credits(payee, c.roles, c.filter, months):
                 key = tuple(str(evaluate(k, credit_env(r))) for k in keys)
                 found_rate = table.get(key, c.default_rate)
-                if found_rate is None:
+                if found_rate is None and self.reporting:
                     self.ctx.issue(
                         "incent",
                         f"{payee.external_id}/{c.name}",
                         f"no rate for {key} in the lookup table; pays 0",
                         r["transaction"],
                     )
-                    found_rate = ZERO
+                found_rate = ZERO if found_rate is None else found_rate
                 amount = self._deal_cap(c, payee, r["amount"] * found_rate, found)
                 total += amount
                 lines.append(
@@ -448,6 +454,9 @@ class Evaluator:
                     period = self.ctx.containing(month.start, _kind(c.period.value))
                     if c.payout.timing == "end" and month.end != period.end:
                         continue
+                    if payee.assigned_from is not None and month.end <= payee.assigned_from:
+                        continue  # not on the plan yet: nothing was earned under it
+                    self.reporting = month == through
                     out = self.evaluate(c, payee, period, month, paid_in_year)
                     to_date: Decimal = out["amount"]
                     if c.payout.timing == "true_up":
@@ -498,8 +507,9 @@ def _line(line: Any) -> dict[str, Any]:
 
 
 def _jsonable(value: Any) -> Any:
+    """Trace values as JSON: decimals as exact normalized text (500, 200.05), dates as ISO."""
     if isinstance(value, Decimal):
-        return to_text(value)
+        return "0" if value == 0 else to_text(value.normalize())
     if isinstance(value, dict):
         return {k: _jsonable(v) for k, v in value.items() if k != "env"}
     if isinstance(value, (list, tuple)):
