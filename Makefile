@@ -12,8 +12,9 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	@touch $(STAMP)
 
-demo: $(STAMP)  ## Generate the demo company into the embedded store and serve the web app
+demo: $(STAMP)  ## Generate the demo company, run its plans for every month, serve the web app
 	$(BIN)/openspm demo --reset
+	$(BIN)/openspm run --all
 	$(BIN)/openspm serve
 
 test: $(STAMP)  ## Run the test suite (SQLite; also PostgreSQL when OPENSPM_TEST_DATABASE_URL is set)

@@ -17,11 +17,17 @@ from openspm.plan.models import PlanDocument
 
 @dataclass(frozen=True)
 class PlanInForce:
-    """A plan version used by the run: its id in the store, version number and document."""
+    """A plan version used by the run: its id, version number, document, and the dates it governs.
+
+    A newer version applies from its own `effective_from`; the older one stops there. Each version
+    credits and measures only the transactions dated in `[applies_from, applies_to)`.
+    """
 
     plan_id: str
     version: int
     document: PlanDocument
+    applies_from: date | None = None
+    applies_to: date | None = None
 
 
 @dataclass

@@ -165,11 +165,16 @@ def explain_command(
             typer.echo(f"  cap {cap['limit']} per {cap['per']} (already paid {cap['already_paid']}): cut {cap['cut']}")
         if "true_up" in trace:
             up = trace["true_up"]
-            typer.echo(f"  true-up: {up['to_date']} to date − {up['earned_before']} earned before")
-        typer.echo(
-            f"  rounded {trace.get('rounding_mode')} to {trace.get('rounding_scale')} places: "
-            f"{trace.get('unrounded')} → {_t(e['amount'])}"
-        )
+            typer.echo(
+                f"  rounded {trace.get('rounding_mode')} to {trace.get('rounding_scale')} places: "
+                f"{trace.get('unrounded')} → {up['to_date']} earned to date"
+            )
+            typer.echo(f"  true-up: {up['to_date']} to date − {up['earned_before']} earned before = {_t(e['amount'])}")
+        else:
+            typer.echo(
+                f"  rounded {trace.get('rounding_mode')} to {trace.get('rounding_scale')} places: "
+                f"{trace.get('unrounded')} → {_t(e['amount'])}"
+            )
         behind = trace.get("credits", [])
         if behind:
             total = sum((_decimal(c["amount"]) for c in behind), _decimal("0"))

@@ -47,23 +47,36 @@ def calendar_periods(session: Session) -> list[Period]:
     return [Period(p.name, PeriodKind(p.kind), p.start_date, p.end_date, p.fiscal_year) for p in rows]
 
 
-def plans_in_force(session: Session, day: date) -> list[PlanInForce]:
-    """The newest version of each plan in force on `day`, parsed and checked."""
+def plans_in_force(session: Session, start: date, end: date) -> list[PlanInForce]:
+    """Every plan version that governs some day of `[start, end)`, parsed and checked.
+
+    Versions of a plan take over from one another on their `effective_from` (the higher version
+    number wins when two start the same day); a version also stops at its own `effective_to`.
+    """
     query = (
-        select(m.Plan.external_id, m.PlanVersion.version, m.PlanVersion.document)
+        select(m.Plan.external_id, m.PlanVersion.version, m.PlanVersion.effective_from, m.PlanVersion.effective_to,
+               m.PlanVersion.document)
         .join(m.Plan, m.Plan.id == m.PlanVersion.plan_id)
-        .where(m.PlanVersion.effective_from <= day)
-        .where((m.PlanVersion.effective_to.is_(None)) | (m.PlanVersion.effective_to > day))
-        .order_by(m.Plan.external_id, m.PlanVersion.version.desc())
-    )
-    chosen: dict[str, PlanInForce] = {}
-    for plan_id, version, document in session.execute(query):
-        if plan_id in chosen:
-            continue
-        if not document:
-            raise PlanError(f"plan {plan_id} version {version}", "", "the version has no plan document")
-        chosen[plan_id] = PlanInForce(plan_id, version, parse_plan(document, f"plan {plan_id} version {version}"))
-    return list(chosen.values())
+        .order_by(m.Plan.external_id, m.PlanVersion.effective_from, m.PlanVersion.version)
+    )  # fmt: skip
+    by_plan: dict[str, dict[date, tuple[int, date | None, str | None]]] = {}
+    for plan_id, version, effective_from, effective_to, document in session.execute(query):
+        by_plan.setdefault(plan_id, {})[effective_from] = (version, effective_to, document)
+    chosen: list[PlanInForce] = []
+    for plan_id, versions in by_plan.items():
+        starts = sorted(versions)
+        for i, applies_from in enumerate(starts):
+            version, effective_to, document = versions[applies_from]
+            next_start = starts[i + 1] if i + 1 < len(starts) else None
+            ends = [d for d in (effective_to, next_start) if d is not None]
+            applies_to = min(ends) if ends else None
+            if applies_from >= end or (applies_to is not None and applies_to <= start):
+                continue
+            source = f"plan {plan_id} version {version}"
+            if not document:
+                raise PlanError(source, "", "the version has no plan document")
+            chosen.append(PlanInForce(plan_id, version, parse_plan(document, source), applies_from, applies_to))
+    return chosen
 
 
 def _attrs(rows: Sequence[Any], index: int, names: list[str]) -> dict[str, list[str | None]]:
@@ -247,7 +260,7 @@ def _context(session: Session, period_name: str) -> RunContext:
         raise NotFound(f"unknown period {period_name!r}; the calendar's months are {hint}")
     if month.kind is not PeriodKind.MONTH:
         raise InvalidInput(f"{period_name} is a {month.kind.value}; runs pay a month, e.g. the last month of it")
-    plans = plans_in_force(session, month.start)
+    plans = plans_in_force(session, month.start, month.end)
     if not plans:
         raise NotFound(f"no plan is in force in {period_name}; add one with `openspm plan add FILE`")
     return RunContext(period=month, periods=periods, plans=plans, con=ibis.duckdb.connect())

@@ -42,9 +42,18 @@ def months_table(ctx: RunContext) -> Any:
 def classify(ctx: RunContext, plan: PlanInForce, t: dict[str, Any], attributes: dict[str, list[str]]) -> Any:
     """CLASSIFIED lines for `plan` (see the module docstring)."""
     tx, products, accounts, fx = t["transactions"], t["products"], t["accounts"], t["fx_rates"]
+    every = tx  # originals of returns may predate the version
+    if plan.applies_from is not None:
+        tx = tx.filter(tx.date >= plan.applies_from)
+    if plan.applies_to is not None:
+        tx = tx.filter(tx.date < plan.applies_to)
     currency = plan.document.currency
-    original = tx.select(
-        o_id=tx.id, o_date=tx.date, o_account=tx.account_id, o_owner=tx.owner_id, o_external=tx.external_id
+    original = every.select(
+        o_id=every.id,
+        o_date=every.date,
+        o_account=every.account_id,
+        o_owner=every.owner_id,
+        o_external=every.external_id,
     )
     lines = tx.left_join(original, tx.original_id == original.o_id)
     lines = lines.mutate(
