@@ -368,12 +368,17 @@ class Spif(ComponentBase):
 
 
 class Override(ComponentBase):
-    """A manager override: rate × team credit, the rate tiered by team attainment if `tiers` given."""
+    """A manager override: rate × team credit; with `tiers`, a rate table on the team measure.
+
+    `basis: attainment` reads the tier bounds as team attainment (team measure / the manager's
+    quota for it): e.g. 2% below 100% of the team quota and 3% from 100%, retroactively.
+    """
 
     kind: Literal["override"]
     measure: str = Field(description="A measure over rollup credits")
     rate: Decimal | None = None
     tiers: list[Tier] = []
+    basis: Literal["amount", "attainment"] = "amount"
     method: TierMethod = TierMethod.RETROACTIVE
 
     @model_validator(mode="after")

@@ -5,7 +5,8 @@ calendar's months. Output: one row per transaction with its month, the product
 and account attributes plans filter on (columns named like the expression
 names with `.` → `__`: `product__family`, `account__region`,
 `transaction__attributes__channel`), and the amount converted to the plan
-currency at the latest rate on or before the transaction date:
+currency at the latest rate on or before the transaction date (or, with `fx: {rate_date:
+period_end}`, the last day of its month):
 
     100 EUR on 2025-03-10, EUR→USD 1.1 from 2025-03-01 → amount 110 USD
 
@@ -64,8 +65,14 @@ def classify(ctx: RunContext, plan: PlanInForce, t: dict[str, Any], attributes: 
         original=lines.o_external,
     ).drop("o_id", "o_date", "o_account", "o_owner", "o_external")
 
+    months = months_table(ctx)
+    lines = lines.join(months, [lines.date >= months.month_start, lines.date < months.month_end])
+    if plan.document.fx.rate_date == "period_end":
+        lines = lines.mutate(rate_day=(lines.month_end - ibis.interval(days=1)).cast("date"))
+    else:
+        lines = lines.mutate(rate_day=lines.date)
     rates = fx.filter(fx.to_currency == currency)
-    joined = lines.left_join(rates, [lines.currency == rates.from_currency, rates.effective_date <= lines.date])
+    joined = lines.left_join(rates, [lines.currency == rates.from_currency, rates.effective_date <= lines.rate_day])
     joined = joined.mutate(
         fx_rank=ibis.row_number().over(group_by=joined.id, order_by=ibis.desc(joined.effective_date))
     )
@@ -93,8 +100,6 @@ def classify(ctx: RunContext, plan: PlanInForce, t: dict[str, Any], attributes: 
         **{f"account__attributes__{x}": accounts[f"attr_{x}"] for x in attributes.get("account", [])},
     )
     lines = lines.left_join(p, "product_id").left_join(a, "account_id")
-    months = months_table(ctx)
-    lines = lines.join(months, [lines.date >= months.month_start, lines.date < months.month_end])
     converted = mul(lines.amount, lines.fx_rate)
     return lines.mutate(
         transaction__id=lines.external_id,

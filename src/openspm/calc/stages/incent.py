@@ -265,7 +265,7 @@ class Evaluator:
             method = c.method
             boundary = c.boundary if isinstance(c, TieredRate) else "lower"
             scale = ONE
-            if isinstance(c, TieredRate) and c.basis == "attainment":
+            if isinstance(c, (TieredRate, Override)) and c.basis == "attainment":
                 if not quota:
                     if self.reporting:
                         self.ctx.issue(
