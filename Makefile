@@ -33,8 +33,9 @@ format: $(STAMP)
 bench: $(STAMP)  ## Import benchmark: 1,000,000 transaction rows from CSV (ROWS=... to change)
 	$(BIN)/python benchmarks/import_bench.py --rows $${ROWS:-1000000}
 
-docs: $(STAMP)  ## Regenerate docs/import.md from the import specs
+docs: $(STAMP)  ## Regenerate docs/import.md and docs/plan.schema.json from the code
 	$(BIN)/python -m openspm.ingest.docs > docs/import.md
+	$(BIN)/openspm plan schema > docs/plan.schema.json
 
 serve: $(STAMP)
 	$(BIN)/openspm serve

@@ -33,7 +33,7 @@ def test_every_month_of_the_demo_runs_and_is_recorded(tmp_path: Path) -> None:
         assert summary.plans == {"ae-commission": 1, "manager-override": 1, "sdr-meetings": 1}
         totals[month] = summary.total.get("USD", Decimal(0))
     with Session(engine) as session:
-        statuses = session.execute(select(m.Run.status, func.count()).group_by(m.Run.status)).all()
+        statuses = [tuple(row) for row in session.execute(select(m.Run.status, func.count()).group_by(m.Run.status))]
         components = set(session.scalars(select(m.RunEarning.component).distinct()))
     assert statuses == [("completed", 24)]
     assert components == {

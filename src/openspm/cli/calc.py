@@ -57,7 +57,7 @@ def plan_schema() -> None:
     """Print the JSON Schema of plan files."""
     from openspm.plan.load import plan_json_schema
 
-    print_json(plan_json_schema())
+    typer.echo(json.dumps(plan_json_schema(), indent=2, sort_keys=True))
 
 
 def run_command(

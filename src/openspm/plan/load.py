@@ -12,6 +12,7 @@ Checks, in order, before anything runs:
 from __future__ import annotations
 
 from collections.abc import Iterator
+from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
@@ -48,6 +49,27 @@ PAYEE_PREFIXES = ("payee.", "param.")
 PAYEE_NAMES = frozenset({"target_incentive"})
 
 
+class _ExactLoader(yaml.SafeLoader):
+    """YAML's safe loader, with numbers that have a decimal point read as exact Decimals, not floats."""
+
+
+def _exact_float(loader: yaml.SafeLoader, node: yaml.Node) -> Decimal:
+    text = str(loader.construct_scalar(node)).replace("_", "")  # type: ignore[arg-type]
+    try:
+        return Decimal(text)
+    except InvalidOperation:
+        raise yaml.constructor.ConstructorError(None, None, f"not a number: {text!r}", node.start_mark) from None
+
+
+def _date_text(loader: yaml.SafeLoader, node: yaml.Node) -> str:
+    """Dates stay text here, so the schema check reports a bad one with its key."""
+    return str(loader.construct_scalar(node))  # type: ignore[arg-type]
+
+
+_ExactLoader.add_constructor("tag:yaml.org,2002:float", _exact_float)
+_ExactLoader.add_constructor("tag:yaml.org,2002:timestamp", _date_text)
+
+
 def load_plan(path: Path) -> PlanDocument:
     """Read and check a plan file."""
     try:
@@ -60,11 +82,13 @@ def load_plan(path: Path) -> PlanDocument:
 def parse_plan(text: str, source: str = "plan.yaml") -> PlanDocument:
     """Check a plan given as YAML text; `source` names it in errors."""
     try:
-        data = yaml.safe_load(text)
+        data = yaml.load(text, Loader=_ExactLoader)  # noqa: S506 - a SafeLoader subclass
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = f"line {mark.line + 1}: " if mark is not None else ""
         raise PlanError(source, "", f"not valid YAML: {line}{getattr(exc, 'problem', exc)}") from None
+    except ValueError as exc:  # e.g. an impossible date such as 2025-02-30
+        raise PlanError(source, "", f"not valid YAML: {exc}") from None
     if not isinstance(data, dict):
         raise PlanError(source, "", "a plan file must be a YAML mapping (version:, plan:, measures:, components: ...)")
     if data.get("version") not in (None, 1):
@@ -207,6 +231,28 @@ def check_plan(plan: PlanDocument, source: str) -> None:
                 f"components[{component.name}].measure",
                 f"unknown measure {used!r}; the plan defines: {', '.join(sorted(names))}",
             )
+        per_transaction = isinstance(component, (Spif, LookupRate)) or (
+            isinstance(component, FlatRate)
+            or (isinstance(component, TieredRate) and component.apply == "per_transaction")
+        )
+        if component.cap is not None and component.cap.per == "deal" and not per_transaction:
+            raise PlanError(
+                source,
+                f"components[{component.name}].cap.per",
+                "a per-deal cap needs a per-transaction component (flat_rate, tiered_rate with apply: per_transaction, "
+                "spif or lookup_rate)",
+            )
+        aggregate = isinstance(component, (FlatRate, Override)) or (
+            isinstance(component, TieredRate) and component.apply == "aggregate"
+        )
+        if component.gate is not None and component.gate.pays_from == "threshold":
+            deal_capped = component.cap is not None and component.cap.per == "deal"
+            if not aggregate or deal_capped:
+                raise PlanError(
+                    source,
+                    f"components[{component.name}].gate.pays_from",
+                    "pays_from: threshold applies to a component on an aggregate measure without a per-deal cap",
+                )
     for i, rule in enumerate(plan.quotas):
         if rule.measure not in names:
             raise PlanError(source, f"quotas[{i}].measure", f"unknown measure {rule.measure!r}")

@@ -308,7 +308,9 @@ class FlatRate(ComponentBase):
 
     kind: Literal["flat_rate"]
     measure: str
-    rate: Decimal | str
+    rate: Decimal | str = Field(
+        union_mode="left_to_right", description="A fraction, or an expression such as param.rate"
+    )
 
 
 class TieredRate(ComponentBase):

@@ -26,9 +26,10 @@ from openspm.calc import inputs as inp
 from openspm.calc.context import PlanInForce, RunContext
 from openspm.calc.pipeline import Results, attributes_used, run_pipeline
 from openspm.core.dates import utc_now
-from openspm.core.errors import InvalidInput, NotFound, OpenSpmError
+from openspm.core.errors import InvalidInput, NotFound
 from openspm.core.period import Period, PeriodKind
 from openspm.engine.duckdb import money
+from openspm.plan.expr import ExprError
 from openspm.plan.load import PlanError, parse_plan
 from openspm.store import models as m
 
@@ -326,8 +327,8 @@ def run_period(
             run.status = "failed"
             run.finished_at = utc_now()
             run.error = str(exc)
-        if isinstance(exc, OpenSpmError):
-            raise
+        if isinstance(exc, ExprError):  # a plan expression that cannot be evaluated on this data
+            raise InvalidInput(f"run {period_name} failed: {exc}") from None
         raise
     total: dict[str, Decimal] = {}
     for e in results.earnings:
