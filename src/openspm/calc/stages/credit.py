@@ -107,11 +107,9 @@ def direct_credits(ctx: RunContext, plan: PlanInForce, t: dict[str, Any], lines:
                 )
             )
         elif source == "splits":
-            s = lines.join(split_rows, lines.basis_id == split_rows.sp_transaction_id)
-            role_class = (
-                s.sp_role.isin(overlay_roles).ifelse("overlay", "direct") if overlay_roles else ibis.literal("direct")
-            )
-            candidates.append(_credits(s, s.sp_payee_id, s.sp_role, s.sp_share, "splits", rank, role_class))
+            main = split_rows.filter(~split_rows.sp_role.isin(overlay_roles)) if overlay_roles else split_rows
+            s = lines.join(main, lines.basis_id == main.sp_transaction_id)
+            candidates.append(_credits(s, s.sp_payee_id, s.sp_role, s.sp_share, "splits", rank, ibis.literal("direct")))
         elif source == "account":
             s = lines.join(
                 accounts,
@@ -146,7 +144,14 @@ def direct_credits(ctx: RunContext, plan: PlanInForce, t: dict[str, Any], lines:
     for more in candidates[1:]:
         union = union.union(more)
     union = union.mutate(best=union.source_rank.min().over(group_by=union.transaction_id))
-    return union.filter(union.source_rank == union.best).drop("best", "source_rank"), bad_splits
+    direct = union.filter(union.source_rank == union.best).drop("best", "source_rank")
+    if overlay_roles and "splits" in rules.sources:
+        # Overlay split roles add credit on top, whichever source gives the main credit.
+        extra = split_rows.filter(split_rows.sp_role.isin(overlay_roles))
+        s = lines.join(extra, lines.basis_id == extra.sp_transaction_id)
+        overlay = _credits(s, s.sp_payee_id, s.sp_role, s.sp_share, "splits", 0, ibis.literal("overlay"))
+        direct = direct.union(overlay.drop("source_rank"))
+    return direct, bad_splits
 
 
 def _with_payees(credits: Any, payees: Any, attributes: list[str]) -> Any:

@@ -185,7 +185,7 @@ class Evaluator:
             # Days employed over the days of the whole period: 59 of Q1's 90 days → 59/90.
             hire, leave = payee.hire_date, payee.termination_date
             total *= presence_fraction(period.start, period.end, hire, leave, Proration.DAYS)
-        return round_money(total, 2, "half_up")
+        return round_money(total, self.rounding.scale, self.rounding.mode)
 
     # --- expressions ---------------------------------------------------------------------
 
@@ -395,11 +395,19 @@ class Evaluator:
                 factor = adjustment.factor
         return factor
 
+    def _target_for(self, c: Component, payee: PayeeFacts, period: Period) -> Decimal | None:
+        """The annual target incentive, or its share for a period cap on a month or quarter (TI × months / 12)."""
+        target = payee.target_incentive
+        if target is None or c.cap is None or c.cap.per is CapPer.YEAR:
+            return target
+        months = len(self.ctx.months_of(period))
+        return target * months / 12
+
     def _deal_cap(self, c: Component, payee: PayeeFacts, amount: Decimal, out: dict[str, Any]) -> Decimal:
         """A per-deal cap on one transaction's earning; what it cuts adds up in `out["deal_cut"]`."""
         if c.cap is None or c.cap.per is not CapPer.DEAL:
             return amount
-        capped = apply_cap(amount, cap_limit(c.cap, payee.target_incentive))
+        capped = apply_cap(amount, cap_limit(c.cap, payee.target_incentive))  # a deal cap names an amount
         out["deal_cut"] = out.get("deal_cut", ZERO) + capped.cut
         return capped.amount
 
@@ -423,7 +431,7 @@ class Evaluator:
                 amount = ZERO
         cut = out.get("deal_cut", ZERO)
         if c.cap is not None and c.cap.per is not CapPer.DEAL:
-            limit = cap_limit(c.cap, payee.target_incentive)
+            limit = cap_limit(c.cap, self._target_for(c, payee, period))
             capped = apply_cap(amount, limit, paid_in_year if c.cap.per is CapPer.YEAR else ZERO)
             cut += amount - capped.amount
             amount = capped.amount
