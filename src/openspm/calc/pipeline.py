@@ -215,7 +215,11 @@ def run_plan(ctx: RunContext, plan: PlanInForce, inputs: Inputs, results: Result
                 "credit",
                 names.get(r["transaction_id"], str(r["transaction_id"])),
                 f"splits for role {r['role']} sum to {r['total'].normalize():f}, not 1 (100%); "
-                "the transaction is not credited",
+                + (
+                    "the transaction is not credited"
+                    if r["blocked"]
+                    else "ignored: a source that comes first credits it"
+                ),
             )
         del ids
     results.timings[f"{plan.plan_id}: classify+credit"] = time.perf_counter() - clock

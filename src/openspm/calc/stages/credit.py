@@ -31,6 +31,7 @@ import ibis
 from openspm.calc.context import PlanInForce, RunContext
 from openspm.engine.duckdb import MONEY, mul
 from openspm.plan.expr import parse, to_ibis
+from openspm.plan.models import CreditSource
 
 KEEP = (
     "transaction_id",
@@ -88,7 +89,6 @@ def direct_credits(ctx: RunContext, plan: PlanInForce, t: dict[str, Any], lines:
     checked = splits.filter(~splits.role.isin(overlay_roles)) if overlay_roles else splits
     sums = checked.group_by(["transaction_id", "role"]).aggregate(total=checked.share.sum())
     bad_splits = sums.filter(sums.total != 1)
-    lines = lines.filter(~lines.basis_id.isin(bad_splits.transaction_id))
     lines = lines.mutate(transaction_id=lines.id)
 
     candidates = []
@@ -108,6 +108,7 @@ def direct_credits(ctx: RunContext, plan: PlanInForce, t: dict[str, Any], lines:
             )
         elif source == "splits":
             main = split_rows.filter(~split_rows.sp_role.isin(overlay_roles)) if overlay_roles else split_rows
+            main = main.filter(~main.sp_transaction_id.isin(bad_splits.transaction_id))
             s = lines.join(main, lines.basis_id == main.sp_transaction_id)
             candidates.append(_credits(s, s.sp_payee_id, s.sp_role, s.sp_share, "splits", rank, ibis.literal("direct")))
         elif source == "account":
@@ -139,12 +140,23 @@ def direct_credits(ctx: RunContext, plan: PlanInForce, t: dict[str, Any], lines:
                 _credits(s, s.ta_payee_id, s.ta_role, s.ta_share, "territory", rank, ibis.literal("direct"))
             )
     if not candidates:
-        return None, bad_splits
+        return None, bad_splits.mutate(blocked=ibis.literal(True))
     union = candidates[0]
     for more in candidates[1:]:
         union = union.union(more)
     union = union.mutate(best=union.source_rank.min().over(group_by=union.transaction_id))
-    direct = union.filter(union.source_rank == union.best).drop("best", "source_rank")
+    direct = union.filter(union.source_rank == union.best)
+    splits_rank = list(rules.sources).index(CreditSource.SPLITS) if CreditSource.SPLITS in rules.sources else None
+    if splits_rank is not None:
+        # Bad splits block a transaction only where splits would have given its credit: a source that
+        # comes first (an explicit owner) still wins; a later one must not silently take over.
+        won_first = direct.filter(direct.source_rank < splits_rank).select(won=direct.basis_id).distinct()
+        blocked = bad_splits.filter(~bad_splits.transaction_id.isin(won_first.won))
+        direct = direct.filter(~direct.basis_id.isin(blocked.transaction_id))
+        bad_splits = bad_splits.mutate(blocked=bad_splits.transaction_id.isin(blocked.transaction_id))
+    else:
+        bad_splits = bad_splits.mutate(blocked=ibis.literal(False))
+    direct = direct.drop("best", "source_rank")
     if overlay_roles and "splits" in rules.sources:
         # Overlay split roles add credit on top, whichever source gives the main credit.
         extra = split_rows.filter(split_rows.sp_role.isin(overlay_roles))
