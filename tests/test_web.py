@@ -28,4 +28,6 @@ def test_home_page_and_status_show_what_the_store_holds(tmp_path: Path) -> None:
     assert status["counts"]["Payees"] == 2
     assert status["imports"][0]["inserted"] == 2
     assert client.get("/healthz").json() == {"status": "ok"}
+    assert status["runs"] == []
+    assert "No runs yet" in page.text
     assert client.get("/static/openspm.css").status_code == 200

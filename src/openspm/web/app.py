@@ -55,7 +55,30 @@ def store_summary(engine: Engine) -> dict[str, Any]:
             }
             for b in batches
         ]
-    return {"counts": counts, "imports": imports}
+        runs = session.scalars(
+            select(m.Run).where(m.Run.status == "completed").order_by(m.Run.id.desc()).limit(12)
+        ).all()
+        totals: dict[int, list[tuple[str, Any]]] = {}
+        if runs:
+            query = select(m.RunEarning.run_id, m.RunEarning.currency, m.RunEarning.amount).where(
+                m.RunEarning.run_id.in_([r.id for r in runs])
+            )
+            sums: dict[tuple[int, str], Any] = {}
+            for run_id, currency, amount in session.execute(query):
+                sums[(run_id, currency)] = sums.get((run_id, currency), 0) + amount
+            for (run_id, currency), amount in sorted(sums.items()):
+                totals.setdefault(run_id, []).append((currency, amount))
+        recent = [
+            {
+                "run": r.id,
+                "period": r.period,
+                "at": r.started_at.isoformat(timespec="seconds"),
+                "plans": ", ".join(f"{k} v{v}" for k, v in sorted(r.plans.items())),
+                "total": ", ".join(f"{amount:,.2f} {currency}" for currency, amount in totals.get(r.id, [])),
+            }
+            for r in runs
+        ]
+    return {"counts": counts, "imports": imports, "runs": recent}
 
 
 def create_app(engine: Engine | None = None) -> FastAPI:
