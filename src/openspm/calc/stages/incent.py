@@ -489,10 +489,10 @@ class Evaluator:
             period=month.name,
             component=c.name,
             measure_period=period.name,
-            base=out.get("base"),
+            base=_normal(out.get("base")),
             quota=out.get("quota"),
-            attainment=out.get("attainment"),
-            rate=out.get("rate"),
+            attainment=_normal(out.get("attainment")),
+            rate=_normal(out.get("rate")),
             amount=pay,
             cut=out["cut"],
             currency=self.doc.currency,
@@ -504,6 +504,16 @@ class Evaluator:
                 **_jsonable(out),
             },
         )
+
+
+def _normal(value: Decimal | None) -> Decimal | None:
+    """The same number without trailing zeros (19540138.297709000000 → 19540138.297709), never in exponent form."""
+    if value is None:
+        return None
+    if value == 0:
+        return Decimal(0)
+    normal = value.normalize()
+    return normal.quantize(Decimal(1)) if normal.as_tuple().exponent > 0 else normal  # type: ignore[operator]
 
 
 def _kind(value: str) -> PeriodKind:
