@@ -13,20 +13,22 @@ first), then, each in its own process so that peak memory is its own:
 
 Prints a table with the ratio engine / floor, and whether the engine's `commission` earnings equal the floor's
 to the cent, in total and payee by payee. While the engine runs, a line on stderr every 10 s says which
-pipeline function it is in and how much memory it holds; `--timeout` stops it and says where it was.
+pipeline function it is in and how much memory it holds; `--timeout` or
+`--max-memory` stops it and says where it was.
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
+import os
 import resource
 import subprocess
 import sys
 import tempfile
 import threading
 import time
-from datetime import date
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -65,9 +67,10 @@ def scale_rows(scale: str) -> int:
 class Sampler(threading.Thread):
     """Every `every` seconds, print to stderr where the main thread is in openspm and the memory it holds."""
 
-    def __init__(self, every: float = 10.0) -> None:
+    def __init__(self, every: float = 10.0, limit: int | None = None) -> None:
         super().__init__(daemon=True)
         self.every = every
+        self.limit = limit
         self.main = threading.main_thread().ident
         self.started = time.perf_counter()
         self.done = threading.Event()
@@ -84,16 +87,26 @@ class Sampler(threading.Thread):
         return " > ".join(reversed(chain[:4])) or "(outside openspm)"
 
     def run(self) -> None:
-        while not self.done.wait(self.every):
-            print(
-                f"  [engine {time.perf_counter() - self.started:6.0f}s  rss {current_bytes() / GIB:5.2f} GiB  "
-                f"peak {peak_bytes() / GIB:5.2f} GiB]  {self.where()}",
-                file=sys.stderr,
-                flush=True,
-            )
+        ticks = 0
+        while not self.done.wait(1.0):
+            ticks += 1
+            rss = current_bytes()
+            over = self.limit is not None and rss > self.limit
+            if over or ticks % round(self.every) == 0:
+                print(
+                    f"  [engine {time.perf_counter() - self.started:6.0f}s  rss {rss / GIB:5.2f} GiB  "
+                    f"peak {peak_bytes() / GIB:5.2f} GiB]  {self.where()}",
+                    file=sys.stderr,
+                    flush=True,
+                )
+            if over:
+                print(
+                    f"  engine stopped: over the memory limit (--max-memory); it was in {self.where()}", file=sys.stderr
+                )
+                os._exit(3)
 
 
-def run_engine(folder: Path, month: str, result: Path) -> dict[str, Any]:
+def run_engine(folder: Path, month: str, result: Path, limit: int | None = None) -> dict[str, Any]:
     import ibis
     import pyarrow as pa
     import pyarrow.parquet as pq
@@ -104,7 +117,7 @@ def run_engine(folder: Path, month: str, result: Path) -> dict[str, Any]:
     from openspm.core.period import PeriodKind, fiscal_periods
     from openspm.plan.load import parse_plan
 
-    sampler = Sampler()
+    sampler = Sampler(limit=limit)
     sampler.start()
     started = time.perf_counter()
     tables = {name: pq.read_table(folder / f"{name}.parquet") for name in SCHEMAS}
@@ -164,7 +177,7 @@ def floor_statements(folder: Path, month: str) -> list[str]:
     return [s.strip() for s in text.split("\n;\n") if s.strip()]
 
 
-def run_floor(folder: Path, month: str, result: Path) -> dict[str, Any]:
+def run_floor(folder: Path, month: str, result: Path, limit: int | None = None) -> dict[str, Any]:
     import duckdb
     import pyarrow.parquet as pq
 
@@ -183,10 +196,10 @@ def run_floor(folder: Path, month: str, result: Path) -> dict[str, Any]:
 # --- the parent -------------------------------------------------------------------------------------
 
 
-def child(kind: str, folder: Path, month: str, result: Path, timeout: float) -> dict[str, Any] | None:
-    """Run the engine or the floor in a fresh process; None when it ran out of time or failed."""
+def child(kind: str, folder: Path, month: str, result: Path, timeout: float, limit: float) -> dict[str, Any] | None:
+    """Run the engine or the floor in a fresh process; None when it ran out of time or memory, or failed."""
     command = [sys.executable, __file__, "--child", kind, "--folder", str(folder), "--month", month]
-    command += ["--result", str(result)]
+    command += ["--result", str(result), "--max-memory", str(limit)]
     started = time.perf_counter()
     try:
         done = subprocess.run(command, stdout=subprocess.PIPE, text=True, timeout=timeout, check=False)
@@ -204,9 +217,7 @@ def amounts(path: Path) -> dict[int, Decimal]:
     import pyarrow.parquet as pq
 
     table = pq.read_table(path)
-    return {
-        int(p): Decimal(a) for p, a in zip(table["payee_id"].to_pylist(), table["amount"].to_pylist(), strict=True)
-    }
+    return {int(p): Decimal(a) for p, a in zip(table["payee_id"].to_pylist(), table["amount"].to_pylist(), strict=True)}
 
 
 def report(scale: str, rows: int, month: str, engine: dict[str, Any] | None, floor: dict[str, Any] | None) -> None:
@@ -250,6 +261,7 @@ def main() -> None:
     parser.add_argument("--month", default="FY2025-M12")
     parser.add_argument("--generate", action="store_true", help="(re)write the company's Parquet files first")
     parser.add_argument("--timeout", type=float, default=900, help="seconds the engine may take (default 900)")
+    parser.add_argument("--max-memory", type=float, default=16, help="GiB the engine may hold (default 16)")
     parser.add_argument("--child", choices=["engine", "floor"], help=argparse.SUPPRESS)
     parser.add_argument("--folder", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--result", type=Path, help=argparse.SUPPRESS)
@@ -257,13 +269,13 @@ def main() -> None:
 
     if args.child:
         run = run_engine if args.child == "engine" else run_floor
-        print(json.dumps(run(args.folder, args.month, args.result)))
+        print(json.dumps(run(args.folder, args.month, args.result, int(args.max_memory * GIB))))
         return
 
     rows = scale_rows(args.scale)
     folder = ROOT / "out" / args.scale
     if args.generate or not (folder / "transactions.parquet").exists():
-        from generate_company import generate
+        generate = importlib.import_module("generate_company").generate  # benchmarks/ is sys.path[0]
 
         started = time.perf_counter()
         generate(rows, 10_000, folder)
@@ -271,8 +283,8 @@ def main() -> None:
 
     with tempfile.TemporaryDirectory() as tmp:
         floor_result, engine_result = Path(tmp) / "floor.parquet", Path(tmp) / "engine.parquet"
-        floor = child("floor", folder, args.month, floor_result, args.timeout)
-        engine = child("engine", folder, args.month, engine_result, args.timeout)
+        floor = child("floor", folder, args.month, floor_result, args.timeout, args.max_memory)
+        engine = child("engine", folder, args.month, engine_result, args.timeout, args.max_memory)
         report(args.scale, rows, args.month, engine, floor)
         if engine and floor:
             compare(engine_result, floor_result)
@@ -283,8 +295,6 @@ def main() -> None:
 
 
 def _cores() -> int:
-    import os
-
     return len(os.sched_getaffinity(0))
 
 

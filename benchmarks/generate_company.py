@@ -32,6 +32,7 @@ from typing import Any
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from openspm.calc.inputs import SCHEMAS
@@ -164,7 +165,10 @@ class Company:
 
     def _write_reporting_lines(self, folder: Path) -> None:
         rng = self.rng
-        payee, manager, start, end = [], [], [], []
+        payee: list[int] = []
+        manager: list[int] = []
+        start: list[date] = []
+        end: list[date | None] = []
         since = date(2024, 1, 1)
         for i, m in enumerate(self.manager_ids):
             payee.append(int(m))
@@ -215,7 +219,7 @@ class Company:
             pa.int32(),
         )
         offset = (YEAR_START - EPOCH).days
-        a_to = pa.compute.add(a_to, pa.scalar(offset, pa.int32())).cast(pa.date32())
+        a_to = pc.add(a_to, pa.scalar(offset, pa.int32())).cast(pa.date32())
         write(
             folder,
             "account_assignments",
@@ -312,7 +316,7 @@ class Company:
         days[returns] = np.minimum(days[sources] + rng.integers(0, 31, len(returns)), DAYS - 1)
         currency = np.array(CURRENCIES)[self.account_currency[account - 1]]
         original_ids = pa.array(original, pa.int64())
-        original_ids = pa.compute.if_else(pa.compute.equal(original_ids, -1), pa.scalar(None, pa.int64()), original_ids)
+        original_ids = pc.if_else(pc.equal(original_ids, -1), pa.scalar(None, pa.int64()), original_ids)
         return pa.table(
             {
                 "id": pa.array(ids, pa.int64()),
