@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint bench format serve clean docs
+.PHONY: demo test lint bench bench-engine format serve clean docs
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -32,6 +32,9 @@ format: $(STAMP)
 
 bench: $(STAMP)  ## Import benchmark: 1,000,000 transaction rows from CSV (ROWS=... to change)
 	$(BIN)/python benchmarks/import_bench.py --rows $${ROWS:-1000000}
+
+bench-engine: $(STAMP)  ## Engine benchmark against a hand-written DuckDB floor (SCALE=1M or 10M)
+	$(BIN)/python benchmarks/engine_bench.py --scale $${SCALE:-1M}
 
 docs: $(STAMP)  ## Regenerate docs/import.md and docs/plan.schema.json from the code
 	$(BIN)/python -m openspm.ingest.docs > docs/import.md
