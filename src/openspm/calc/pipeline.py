@@ -74,6 +74,18 @@ CREDIT_COLUMNS = (
 )
 
 
+def names_used(plan: PlanDocument) -> set[str]:
+    """Every dotted name a plan's expressions read (product.family, transaction.attributes.channel, ...)."""
+    return {name for _key, _context, text in _expressions(plan) for name in parse(text).names()}
+
+
+def credit_columns(credits: Any, plan: PlanDocument) -> list[str]:
+    """The credit columns a run needs back from the engine: the fixed ones, the measure flags, and only the
+    attribute columns the plan's expressions read (fetching every attribute of every credit costs gigabytes)."""
+    wanted = {name.replace(".", "__") for name in names_used(plan)}
+    return [c for c in credits.columns if c in CREDIT_COLUMNS or c.startswith("in__") or c in wanted]
+
+
 def _credit_rows(table: pa.Table) -> list[dict[str, Any]]:
     """Credit rows as dicts for the per-transaction rules and the trace.
 
@@ -226,6 +238,7 @@ def run_plan(ctx: RunContext, plan: PlanInForce, inputs: Inputs, results: Result
     clock = time.perf_counter()
     if credits is not None:
         credits = flag_measures(credits, plan.document.measures)
+        credits = credits.select(*credit_columns(credits, plan.document))
     credit_table: pa.Table | None = credits.to_pyarrow() if credits is not None else None
     results.timings[f"{plan.plan_id}: classify+credit"] += time.perf_counter() - clock
     clock = time.perf_counter()
