@@ -134,7 +134,9 @@ class Evaluator:
         self.doc = plan.document
         self.rounding = self.doc.rounding
         self.quota_rules: dict[str, QuotaRule] = {q.measure: q for q in self.doc.quotas}
-        self.reporting = True  # issues are recorded for the paid month only, not for months re-evaluated
+        self.reporting = True  # issues and credit lists are kept for the paid month only, not for months re-evaluated
+        self._quotas: dict[tuple[int, str, str], Decimal | None] = {}
+        self._envs: dict[tuple[int, str, str], dict[str, Any]] = {}
         self.credits_by_payee: defaultdict[int, list[dict[str, Any]]] = defaultdict(list)
         for row in data.credits:
             self.credits_by_payee[row["payee_id"]].append(row)
@@ -173,6 +175,12 @@ class Evaluator:
 
     def quota(self, payee: PayeeFacts, measure: str, period: Period) -> Decimal | None:
         """Quota of a measure for a period, rounded to the plan scale; None when the store has none."""
+        key = (payee.id, measure, period.name)
+        if key not in self._quotas:
+            self._quotas[key] = self._quota(payee, measure, period)
+        return self._quotas[key]
+
+    def _quota(self, payee: PayeeFacts, measure: str, period: Period) -> Decimal | None:
         rule = self.quota_rules.get(measure)
         stored = self.data.quotas.get((payee.id, measure, period.name))
         if stored is not None and (rule is None or (rule.proration is Proration.NONE and not rule.ramp)):
@@ -190,7 +198,13 @@ class Evaluator:
     # --- expressions ---------------------------------------------------------------------
 
     def env(self, payee: PayeeFacts, period: Period, through: Period) -> dict[str, Any]:
-        """Names a component condition may use, for one payee and measurement period."""
+        """Names a component condition may use, for one payee and measurement period (computed once)."""
+        key = (payee.id, period.name, through.name)
+        if key not in self._envs:
+            self._envs[key] = self._env(payee, period, through)
+        return self._envs[key]
+
+    def _env(self, payee: PayeeFacts, period: Period, through: Period) -> dict[str, Any]:
         values: dict[str, Any] = dict(payee.attributes)
         values["target_incentive"] = payee.target_incentive
         for name, value in {**self.doc.parameters, **payee.parameters}.items():
@@ -240,7 +254,7 @@ class Evaluator:
                 "base": base,
                 "quota": quota,
                 "attainment": None if not quota else base / quota,
-                "credits": self._behind(c.measure, payee, period, through),
+                "credits": self._behind(c.measure, payee, period, through) if self.reporting else [],
             }
             if c.gate is not None and c.gate.pays_from == "threshold" and c.gate.threshold is not None:
                 threshold = Decimal(evaluate(parse(c.gate.threshold), env) or 0)
