@@ -23,7 +23,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from openspm.plan.load import check_plan, load_plan, parse_plan
-from openspm.plan.models import PlanDocument
+from openspm.plan.models import RESERVED_WORDS, PlanDocument
 
 ROOT = Path(__file__).resolve().parents[1]
 PLAN_FILES = sorted(
@@ -45,7 +45,7 @@ def via_yaml_text(plan: PlanDocument) -> PlanDocument:
 
 # --- strategies ---------------------------------------------------------------------------------------------
 
-NAMES = st.from_regex(r"\A[a-z][a-z0-9_]{0,11}\Z")
+NAMES = st.from_regex(r"\A[a-z][a-z0-9_]{0,11}\Z").filter(lambda n: n not in RESERVED_WORDS)
 
 
 def decimal_text(integer_digits: int, places: int) -> st.SearchStrategy[Decimal]:

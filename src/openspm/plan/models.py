@@ -39,6 +39,7 @@ the lower band instead.
 
 from __future__ import annotations
 
+import keyword
 from datetime import date
 from decimal import Decimal
 from enum import StrEnum
@@ -47,6 +48,9 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 FORMAT_VERSION = 1
+
+# Words of the expression language; a measure or component named like one could not be referred to.
+RESERVED_WORDS = frozenset(keyword.kwlist) | {"true", "false", "null"}
 
 
 class Strict(BaseModel):
@@ -166,6 +170,13 @@ class Measure(Strict):
     roles: list[str] = Field(["direct"], description="Credit roles counted: direct, rollup, overlay, or named roles")
     filter: str | None = None
     accumulate: Accumulation = Accumulation.PERIOD
+
+    @field_validator("name")
+    @classmethod
+    def _not_reserved(cls, value: str) -> str:
+        if value in RESERVED_WORDS:
+            raise ValueError(f"{value!r} is a word of the expression language; name the measure otherwise")
+        return value
 
     @model_validator(mode="after")
     def _one_definition(self) -> Measure:
