@@ -11,7 +11,6 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date
 from decimal import Decimal
 from typing import Any
 
@@ -25,8 +24,8 @@ from openspm.calc.stages.credit import credit
 from openspm.calc.stages.incent import Earning, PayeeFacts, PlanData, incent, parameters_of
 from openspm.calc.stages.measure import MeasureValues, flag_measures, measure
 from openspm.plan.expr import parse
-from openspm.plan.load import _expressions
-from openspm.plan.models import LookupRate, PlanDocument, Spif, TieredRate
+from openspm.plan.load import plan_expressions
+from openspm.plan.models import PlanDocument
 
 
 @dataclass
@@ -42,7 +41,7 @@ class Results:
 def attributes_used(plan: PlanDocument) -> dict[str, list[str]]:
     """Free attributes a plan's expressions read: {"transaction": ["channel"], ...}."""
     found: dict[str, set[str]] = {}
-    for _key, _context, text in _expressions(plan):
+    for _key, _context, text in plan_expressions(plan):
         for name in parse(text).names():
             parts = name.split(".")
             if len(parts) == 3 and parts[1] == "attributes" and parts[0] in ATTRIBUTE_TABLES:
@@ -76,7 +75,7 @@ CREDIT_COLUMNS = (
 
 def names_used(plan: PlanDocument) -> set[str]:
     """Every dotted name a plan's expressions read (product.family, transaction.attributes.channel, ...)."""
-    return {name for _key, _context, text in _expressions(plan) for name in parse(text).names()}
+    return {name for _key, _context, text in plan_expressions(plan) for name in parse(text).names()}
 
 
 def credit_columns(credits: Any, plan: PlanDocument) -> list[str]:
@@ -175,14 +174,6 @@ def _payees(inputs: Inputs, plan: PlanInForce, ctx: RunContext) -> list[PayeeFac
 
 def _quotas(inputs: Inputs) -> dict[tuple[int, str, str], Decimal]:
     return {(q["payee_id"], q["measure"], q["period"]): q["amount"] for q in inputs.get("quotas").to_pylist()}
-
-
-def needs_credit_rows(plan: PlanDocument) -> bool:
-    return any(
-        isinstance(c, (Spif, LookupRate))
-        or (isinstance(c, TieredRate) and (c.apply == "per_transaction" or c.rate_adjustments))
-        for c in plan.components
-    )
 
 
 def run_plan(ctx: RunContext, plan: PlanInForce, inputs: Inputs, results: Results) -> None:
@@ -293,8 +284,3 @@ def run_pipeline(ctx: RunContext, inputs: Inputs, on_stage: Callable[[str], None
             on_stage(f"{plan.plan_id}: classify → credit → measure → incent")
         run_plan(ctx, plan, inputs, results)
     return results
-
-
-def window(ctx: RunContext) -> tuple[date, date]:
-    """The transaction dates a run reads: fiscal year start to the end of the paid month."""
-    return ctx.year.start, ctx.period.end

@@ -28,7 +28,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import yaml
 from pydantic import BaseModel, ConfigDict, ValidationError
@@ -195,12 +194,3 @@ def bind_columns(kind: Kind, header: list[str], mapping: Mapping | None, source:
     if mapping.thousands == mapping.decimal:
         raise InvalidInput("mapping @ thousands: the thousands separator cannot be the decimal separator")
     return Binding(fields, attributes, ignored, mapping.thousands, mapping.decimal)
-
-
-def describe(binding: Binding) -> dict[str, Any]:
-    """A summary of a binding, for `--json` output."""
-    return {
-        "fields": {k: v.label for k, v in binding.fields.items()},
-        "attributes": sorted(binding.attributes),
-        "ignored_columns": binding.ignored,
-    }

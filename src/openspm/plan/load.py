@@ -158,7 +158,7 @@ def _first_error(exc: ValidationError, data: dict[str, Any], source: str) -> Pla
     return PlanError(source, key, message)
 
 
-def _expressions(plan: PlanDocument) -> Iterator[tuple[str, str, str]]:
+def plan_expressions(plan: PlanDocument) -> Iterator[tuple[str, str, str]]:
     """(key path, context, text) of every expression in the plan; context: credit | payee | component."""
     for i, adjustment in enumerate(plan.crediting.adjustments):
         yield f"crediting.adjustments[{i}].when", "credit", adjustment.when
@@ -257,7 +257,7 @@ def check_plan(plan: PlanDocument, source: str) -> None:
         if rule.measure not in names:
             raise PlanError(source, f"quotas[{i}].measure", f"unknown measure {rule.measure!r}")
     parsed: dict[str, Expr] = {}
-    for key, context, text in _expressions(plan):
+    for key, context, text in plan_expressions(plan):
         try:
             expression = parse(text)
         except ExprError as exc:

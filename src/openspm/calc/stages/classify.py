@@ -112,8 +112,3 @@ def classify(ctx: RunContext, plan: PlanInForce, t: dict[str, Any], attributes: 
         plan_list_amount=mul(lines.list_amount, lines.fx_rate),
         **{f"transaction__attributes__{x}": lines[f"attr_{x}"] for x in attributes.get("transaction", [])},
     )
-
-
-def missing_rates(ctx: RunContext, plan: PlanInForce, classified: Any) -> Any:
-    """Lines with no FX rate to the plan currency (reported, then left out)."""
-    return classified.filter(classified.fx_rate.isnull())
