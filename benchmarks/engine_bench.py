@@ -155,7 +155,7 @@ def run_engine(folder: Path, month: str, result: Path, limit: int | None = None)
         "timings": {k.split(": ", 1)[-1]: v for k, v in results.timings.items()},
         "total": total,
         "peak": peak_bytes(),
-        "credits": len(results.credits),
+        "credits": results.credit_count,
         "earnings": len(results.earnings),
         "issues": len(ctx.issues),
         "component_totals": {k: str(v) for k, v in totals.items()},

@@ -111,9 +111,10 @@ def test_split_credits_sum_to_the_transaction_and_roll_up_whole(data: list[tuple
     month = next(p for p in periods if p.name == "FY2025-M03")
     ctx = RunContext(period=month, periods=periods, plans=[PlanInForce("p", 1, PLAN)], con=ibis.duckdb.connect())
     results = run_pipeline(ctx, _inputs(data))
+    credits = results.credits.to_pylist() if results.credits is not None else []  # the paid month's credits
     for tx, (amount, _) in enumerate(data, start=1):
-        direct = [c for c in results.credits if c["transaction_id"] == tx and c["role_class"] == "direct"]
-        rollup = [c for c in results.credits if c["transaction_id"] == tx and c["role_class"] == "rollup"]
+        direct = [c for c in credits if c["transaction"] == f"T{tx}" and c["role_class"] == "direct"]
+        rollup = [c for c in credits if c["transaction"] == f"T{tx}" and c["role_class"] == "rollup"]
         assert sum(c["amount"] for c in direct) == amount
         assert sum(c["amount"] for c in rollup) == amount  # each share rolls up to the manager, whole
         assert {c["payee"] for c in rollup} == {f"P{MANAGER}"}

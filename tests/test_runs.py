@@ -74,8 +74,10 @@ def test_a_run_stores_earnings_that_explain_themselves(company: Engine) -> None:
     assert earning["amount"] == Decimal("700.05")
     trace = earning["trace"]
     assert [line["amount"] for line in trace["lines"]] == ["500", "200.05"]
-    assert sum(Decimal(c["amount"]) for c in trace["credits"]) == Decimal(trace["base"]) == Decimal("12000.5")
-    assert {c["transaction"] for c in trace["credits"]} == {"T1", "T2"}
+    assert trace["credits"] == {"measure": "bookings", "months": ["FY2025-M01"], "count": 2, "value": "12000.5"}
+    behind = earning["credits"]  # the run's stored credits that the measure adds up
+    assert sum(Decimal(c["amount"]) for c in behind) == Decimal(trace["base"]) == Decimal("12000.5")
+    assert {c["transaction"] for c in behind} == {"T1", "T2"}
     with Session(company) as session:
         run = session.get_one(m.Run, summary.run_id)
         assert run.status == "completed" and run.plans == {"ae": 1}

@@ -9,9 +9,12 @@ uses are extra text columns named `attr_<name>`.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
+import pyarrow.dataset as ds
+import pyarrow.parquet as pq
 
 from openspm.engine.duckdb import ARROW_MONEY
 
@@ -106,9 +109,33 @@ def table(name: str, columns: dict[str, list[Any]], attributes: dict[str, list[s
 
 @dataclass
 class Inputs:
-    """Every table a run reads."""
+    """Every table a run reads: Arrow tables in memory, or Parquet files (or folders) the engine reads itself.
 
-    tables: dict[str, pa.Table] = field(default_factory=dict)
+    A Parquet input never passes through Python: the engine scans it (DuckDB streams it; Spark reads it on
+    the cluster). `get` reads one whole into Arrow, for the small tables the rules read row by row.
+    """
+
+    tables: dict[str, pa.Table | Path] = field(default_factory=dict)
 
     def get(self, name: str) -> pa.Table:
-        return self.tables.get(name) or empty(name)
+        """The input as Arrow (an empty table with its schema when missing)."""
+        value = self.tables.get(name)
+        if value is None:
+            return empty(name)
+        if isinstance(value, pa.Table):
+            return value
+        return pq.read_table(value)
+
+    def source(self, name: str) -> pa.Table | Path:
+        """The input as given (Arrow or a Parquet path), or an empty Arrow table."""
+        value = self.tables.get(name)
+        return empty(name) if value is None else value
+
+    def rows(self, name: str) -> int:
+        value = self.tables.get(name)
+        if value is None:
+            return 0
+        if isinstance(value, pa.Table):
+            return int(value.num_rows)
+        counted: int = ds.dataset(str(value), format="parquet").count_rows()
+        return counted

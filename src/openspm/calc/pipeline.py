@@ -14,28 +14,43 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-import ibis
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from openspm.calc.context import PlanInForce, RunContext
 from openspm.calc.inputs import ATTRIBUTE_TABLES, Inputs
 from openspm.calc.stages.classify import classify
-from openspm.calc.stages.credit import credit
+from openspm.calc.stages.credit import LINE_COLUMNS, credit
 from openspm.calc.stages.incent import Earning, PayeeFacts, PlanData, incent, parameters_of
-from openspm.calc.stages.measure import MeasureValues, flag_measures, measure
+from openspm.calc.stages.measure import MeasureValues, counts_toward, flag_measures, measure
+from openspm.engine.execute import drop, fetch, materialize, source
 from openspm.plan.expr import parse
 from openspm.plan.load import plan_expressions
-from openspm.plan.models import PlanDocument
+from openspm.plan.models import LookupRate, PlanDocument, Spif, TieredRate
 
 
 @dataclass
 class Results:
-    """Everything a run produced."""
+    """Everything a run produced.
 
-    credits: list[dict[str, Any]] = field(default_factory=list)
+    `credits` holds the paid month's credits (an Arrow table, columns `STORED_CREDIT_COLUMNS`); `monthly`
+    the per-payee monthly values of every sum and count measure in the run's window (what incremental
+    recompute starts from); `measures` the measure values of the paid month, quarter and year.
+    """
+
+    credits: pa.Table | None = None
     measures: list[dict[str, Any]] = field(default_factory=list)
+    monthly: list[dict[str, Any]] = field(default_factory=list)
     earnings: list[Earning] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)
+    payee_ids: list[int] | None = None  # the payees computed, when not all
+
+    @property
+    def credit_count(self) -> int:
+        return 0 if self.credits is None else self.credits.num_rows
+
+    def add_credits(self, table: pa.Table) -> None:
+        self.credits = table if self.credits is None else pa.concat_tables([self.credits, table])
 
 
 def attributes_used(plan: PlanDocument) -> dict[str, list[str]]:
@@ -49,28 +64,26 @@ def attributes_used(plan: PlanDocument) -> dict[str, list[str]]:
     return {k: sorted(v) for k, v in found.items()}
 
 
-CREDIT_COLUMNS = (
-    "plan",
-    "transaction_id",
-    "transaction__id",
-    "original",
-    "date",
-    "month",
-    "payee_id",
-    "payee__id",
-    "role",
-    "role_class",
-    "source",
-    "level",
-    "share",
-    "amount",
-    "credit_quantity",
-    "credit_list_amount",
-    "currency",
-    "transaction__type",
-    "plan_amount",
-    "plan_list_amount",
-)
+ROW_COLUMNS = (
+    "transaction_id", "transaction__id", "original", "date", "month", "payee_id", "payee__id", "role",
+    "role_class", "source", "level", "share", "amount", "credit_quantity", "credit_list_amount", "currency",
+    "transaction__type", "plan_amount", "plan_list_amount",
+)  # fmt: skip
+STORED_CREDIT_COLUMNS = {
+    "plan": "plan",
+    "transaction": "transaction__id",
+    "original": "original",
+    "payee": "payee__id",
+    "role": "role",
+    "role_class": "role_class",
+    "source": "source",
+    "level": "level",
+    "share": "share",
+    "amount": "amount",
+    "currency": "currency",
+    "date": "date",
+    "month": "month",
+}
 
 
 def names_used(plan: PlanDocument) -> set[str]:
@@ -79,34 +92,51 @@ def names_used(plan: PlanDocument) -> set[str]:
 
 
 def credit_columns(credits: Any, plan: PlanDocument) -> list[str]:
-    """The credit columns a run needs back from the engine: the fixed ones, the measure flags, and only the
-    attribute columns the plan's expressions read (fetching every attribute of every credit costs gigabytes)."""
+    """The credit columns a run keeps on the engine: the fixed ones, the measure and component flags, and only
+    the attribute columns the plan's expressions read (every attribute of every credit costs gigabytes)."""
     wanted = {name.replace(".", "__") for name in names_used(plan)}
-    return [c for c in credits.columns if c in CREDIT_COLUMNS or c.startswith("in__") or c in wanted]
+    keep = set(ROW_COLUMNS) | {"plan"}
+    return [c for c in credits.columns if c in keep or c.startswith(("in__", "cf__")) or c in wanted]
+
+
+def extras_used(plan: PlanDocument) -> frozenset[str]:
+    """Which of the dearer credit columns the plan reads: `quantity` (× share) and `list_amount` (list amount
+    converted and × share, which discounts need); the engine skips the others."""
+    names = names_used(plan)
+    found = set()
+    if "quantity" in names or any(isinstance(c, Spif) and c.per == "unit" for c in plan.components):
+        found.add("quantity")
+    if names & {"list_amount", "discount"} or any(
+        isinstance(c, TieredRate) and c.rate_adjustments for c in plan.components
+    ):
+        found.add("list_amount")
+    return frozenset(found)
+
+
+def flag_components(credits: Any, plan: PlanDocument) -> Any:
+    """Credits with a boolean column `cf__<component>` for each per-credit component (SPIF, lookup rate):
+    the credit's role is in the component's `roles`, it passes its `filter` and (SPIF) it is dated in the
+    component's window."""
+    flags = {}
+    for c in plan.components:
+        if isinstance(c, (Spif, LookupRate)):
+            flag = counts_toward(credits, c.roles, c.filter)
+            if isinstance(c, Spif) and c.window_from is not None:
+                flag = flag & (credits.date >= c.window_from)
+            if isinstance(c, Spif) and c.window_to is not None:
+                flag = flag & (credits.date < c.window_to)
+            flags[f"cf__{c.name}"] = flag
+    return credits.mutate(**flags) if flags else credits
 
 
 def _credit_rows(table: pa.Table) -> list[dict[str, Any]]:
-    """Credit rows as dicts for the per-transaction rules and the trace.
+    """Credit rows as dicts for the per-transaction rules.
 
-    `env` (the credit's expression names, for filters evaluated in Python) is built
+    `env` (the credit's expression names, for expressions evaluated in Python) is built
     only when a rule asks for it, through `credit_env`.
     """
-    needed = (
-        "transaction_id", "transaction__id", "original", "date", "month", "payee_id", "payee__id", "role",
-        "role_class", "source", "level", "share", "amount", "credit_quantity", "credit_list_amount", "currency",
-        "transaction__type", "plan_amount", "plan_list_amount",
-    )  # fmt: skip
-    flags = [name for name in table.column_names if name.startswith("in__")]
-    columns = {name: table[name].to_pylist() for name in (*needed, *flags)}
-    flag_sets = (
-        [
-            frozenset(f[4:] for f, on in zip(flags, values, strict=True) if on)
-            for values in zip(*(columns[f] for f in flags), strict=True)
-        ]
-        if flags
-        else None
-    )
-    dotted = table.select([n for n in table.column_names if "__" in n and n not in flags])
+    columns = {name: table[name].to_pylist() for name in ROW_COLUMNS}
+    dotted = table.select([n for n in table.column_names if "__" in n and not n.startswith(("in__", "cf__"))])
     rows = []
     plan_amounts, plan_lists = columns["plan_amount"], columns["plan_list_amount"]
     for i in range(table.num_rows):
@@ -131,11 +161,40 @@ def _credit_rows(table: pa.Table) -> list[dict[str, Any]]:
                 "currency": columns["currency"][i],
                 "type": columns["transaction__type"][i],
                 "discount": None if not plan_list else Decimal(1) - plan_amount / plan_list,
-                "measures": flag_sets[i] if flag_sets is not None else frozenset(),
                 "_dotted": (dotted, i),
             }
         )
     return rows
+
+
+class EngineCredits:
+    """A plan's credits held by the engine, read back per flag on first use (the `CreditRows` of incent).
+
+    One query per flag fetches the flagged credits of the run's months; rules then read them by payee and
+    month in Python. Plans without per-transaction rules never fetch a credit.
+    """
+
+    def __init__(self, con: Any, credits: Any | None) -> None:
+        self.con, self.credits = con, credits
+        self._by_flag: dict[str, dict[int, dict[str, list[dict[str, Any]]]]] = {}
+
+    def rows(self, flag: str, payee_id: int, months: set[str]) -> list[dict[str, Any]]:
+        if self.credits is None:
+            return []
+        found = self._by_flag.get(flag)
+        if found is None:
+            found = self._by_flag[flag] = self._fetch(flag)
+        by_month = found.get(payee_id, {})
+        return [row for month in sorted(months) for row in by_month.get(month, [])]
+
+    def _fetch(self, flag: str) -> dict[int, dict[str, list[dict[str, Any]]]]:
+        t = self.credits
+        assert t is not None
+        table = fetch(self.con, t.filter(t[flag]).order_by(["payee_id", "date", "transaction_id", "role", "level"]))
+        grouped: dict[int, dict[str, list[dict[str, Any]]]] = {}
+        for row in _credit_rows(table):
+            grouped.setdefault(row["payee_id"], {}).setdefault(row["month"], []).append(row)
+        return grouped
 
 
 def _payees(inputs: Inputs, plan: PlanInForce, ctx: RunContext) -> list[PayeeFacts]:
@@ -176,78 +235,109 @@ def _quotas(inputs: Inputs) -> dict[tuple[int, str, str], Decimal]:
     return {(q["payee_id"], q["measure"], q["period"]): q["amount"] for q in inputs.get("quotas").to_pylist()}
 
 
-def run_plan(ctx: RunContext, plan: PlanInForce, inputs: Inputs, results: Results) -> None:
-    """classify → credit → measure → incent for one plan; appends to `results`."""
-    clock = time.perf_counter()
-    attributes = attributes_used(plan.document)
-    t = {
-        name: ibis.memtable(inputs.get(name))
-        for name in (
-            "transactions",
-            "products",
-            "accounts",
-            "payees",
-            "splits",
-            "account_assignments",
-            "account_territories",
-            "territory_assignments",
-            "reporting_lines",
-            "fx_rates",
-            "plan_assignments",
-        )
-    }
-    classified = classify(ctx, plan, t, attributes)
-    missing = classified.filter(classified.fx_rate.isnull()).select("external_id", "currency", "date").to_pyarrow()
+INPUT_TABLES = (
+    "transactions", "products", "accounts", "payees", "splits", "account_assignments", "account_territories",
+    "territory_assignments", "reporting_lines", "fx_rates", "plan_assignments",
+)  # fmt: skip
+
+
+def _report_missing_fx(ctx: RunContext, plan: PlanInForce, classified: Any) -> None:
+    missing = fetch(ctx.con, classified.filter(classified.fx_rate.isnull()).select("external_id", "currency", "date"))
     for tx, currency, day in zip(*(missing[c].to_pylist() for c in ("external_id", "currency", "date")), strict=True):
         ctx.issue(
             "classify", tx, f"no FX rate from {currency} to {plan.document.currency} on or before {day}; not credited"
         )
-    credits, bad_splits = credit(ctx, plan, t, classified, attributes)
-    bad = bad_splits.to_pyarrow().to_pylist()
-    if bad:
-        ids = {r["transaction_id"] for r in bad}
-        names = dict(
-            zip(
-                inputs.get("transactions")["id"].to_pylist(),
-                inputs.get("transactions")["external_id"].to_pylist(),
-                strict=True,
-            )
+
+
+def _report_bad_splits(ctx: RunContext, t: dict[str, Any], bad_splits: Any) -> None:
+    tx = t["transactions"]
+    named = bad_splits.left_join(tx.select(tx_id=tx.id, tx_name=tx.external_id), bad_splits.transaction_id == tx.id)
+    for r in fetch(ctx.con, named.order_by(["transaction_id", "role"])).to_pylist():
+        ctx.issue(
+            "credit",
+            r["tx_name"] or str(r["transaction_id"]),
+            f"splits for role {r['role']} sum to {r['total'].normalize():f}, not 1 (100%); "
+            + ("the transaction is not credited" if r["blocked"] else "ignored: a source that comes first credits it"),
         )
-        for r in bad:
-            ctx.issue(
-                "credit",
-                names.get(r["transaction_id"], str(r["transaction_id"])),
-                f"splits for role {r['role']} sum to {r['total'].normalize():f}, not 1 (100%); "
-                + (
-                    "the transaction is not credited"
-                    if r["blocked"]
-                    else "ignored: a source that comes first credits it"
-                ),
-            )
-        del ids
+
+
+def _stored_credits(con: Any, credits: Any, month: str) -> pa.Table:
+    """The paid month's credits in the columns the store keeps (`STORED_CREDIT_COLUMNS`), plus `measures`:
+    the names of the measures each counts toward, comma-separated."""
+    mine = credits.filter(credits.month == month)
+    flags = [c for c in mine.columns if c.startswith("in__")]
+    view = mine.select(
+        **{name: mine[column] for name, column in STORED_CREDIT_COLUMNS.items()}, **{f: mine[f] for f in flags}
+    ).order_by(["payee", "transaction", "role", "level"])
+    table = fetch(con, view).combine_chunks()
+    names = [pc.if_else(table[f], pa.scalar(f[4:]), pa.scalar(None, pa.string())).combine_chunks() for f in flags]
+    if not names:
+        joined = pa.nulls(table.num_rows, pa.string())
+    elif len(names) == 1:
+        joined = names[0]
+    else:
+        joined = pc.binary_join_element_wise(*names, pa.scalar(","), null_handling="skip")
+    return table.drop_columns(flags).append_column("measures", joined)
+
+
+def plan_credits(ctx: RunContext, plan: PlanInForce, t: dict[str, Any], hold: bool = True) -> Any | None:
+    """classify → credit → flags: the plan's credits as an expression (None when no source credits anyone),
+    with the measure and component flags and only the columns the plan reads. Reports missing FX rates and
+    bad splits as issues. `hold` materialises the classified lines and the credit levels on the engine
+    (a full run); incremental recompute passes False and compiles the whole into one query."""
+    attributes = attributes_used(plan.document)
+    extras = extras_used(plan.document)
+    wanted = frozenset(name.replace(".", "__") for name in names_used(plan.document))
+    classified = classify(ctx, plan, t, attributes, with_list_amount="list_amount" in extras)
+    if hold:
+        keep = LINE_COLUMNS | wanted | {"external_id", "currency"}
+        classified = materialize(ctx.con, classified.select(*[c for c in classified.columns if c in keep]))
+        _report_missing_fx(ctx, plan, classified)
+    credits, bad_splits = credit(ctx, plan, t, classified, attributes, extras, wanted, hold=hold)
+    if hold:
+        _report_bad_splits(ctx, t, bad_splits)
+    if credits is None:
+        return None
+    credits = flag_components(flag_measures(credits, plan.document.measures), plan.document)
+    return credits.select(*credit_columns(credits, plan.document))
+
+
+def run_plan(ctx: RunContext, plan: PlanInForce, inputs: Inputs, results: Results) -> None:
+    """classify → credit → measure → incent for one plan; appends to `results`.
+
+    The credits stay on the engine (materialised once); measures come back as one payee × month table, and
+    only the per-transaction rules read credit rows (see `EngineCredits`).
+    """
+    clock = time.perf_counter()
+    con = ctx.con
+    t = {name: source(con, name, inputs.source(name)) for name in INPUT_TABLES}
+    credits = plan_credits(ctx, plan, t)
+    held = None
+    if credits is not None:
+        held = materialize(con, credits)
+        results.add_credits(_stored_credits(con, held, ctx.period.name))
     results.timings[f"{plan.plan_id}: classify+credit"] = time.perf_counter() - clock
     clock = time.perf_counter()
-    if credits is not None:
-        credits = flag_measures(credits, plan.document.measures)
-        credits = credits.select(*credit_columns(credits, plan.document))
-    credit_table: pa.Table | None = credits.to_pyarrow() if credits is not None else None
-    results.timings[f"{plan.plan_id}: classify+credit"] += time.perf_counter() - clock
-    clock = time.perf_counter()
-    materialized = ibis.memtable(credit_table) if credit_table is not None else None
-    values: MeasureValues = measure(ctx, plan, materialized)
-    rows = _credit_rows(credit_table) if credit_table is not None else []
-    results.credits.extend(
-        {k: v for k, v in r.items() if k not in ("env", "_dotted", "measures")} | {"plan": plan.plan_id} for r in rows
-    )
+    values: MeasureValues = measure(ctx, plan, held)
     results.timings[f"{plan.plan_id}: measure"] = time.perf_counter() - clock
     clock = time.perf_counter()
     payees = _payees(inputs, plan, ctx)
-    data = PlanData(payees=payees, quotas=_quotas(inputs), credits=rows)
-    earnings = incent(ctx, plan, values, data)
-    results.earnings.extend(earnings)
+    data = PlanData(payees=payees, quotas=_quotas(inputs), credits=EngineCredits(con, held))
+    results.earnings.extend(incent(ctx, plan, values, data))
+    _collect_measures(ctx, plan, payees, values, results)
+    if held is not None:
+        drop(con, held)
+    results.timings[f"{plan.plan_id}: incent"] = time.perf_counter() - clock
+
+
+def _collect_measures(
+    ctx: RunContext, plan: PlanInForce, payees: list[PayeeFacts], values: MeasureValues, results: Results
+) -> None:
+    """The paid month's, quarter's and year's measure values, and the monthly values of the window."""
+    periods = _measured_periods(ctx, plan.document)
     for payee in payees:
         for name in values.measures:
-            for period in _measured_periods(ctx, plan.document):
+            for period in periods:
                 results.measures.append(
                     {
                         "plan": plan.plan_id,
@@ -258,7 +348,25 @@ def run_plan(ctx: RunContext, plan: PlanInForce, inputs: Inputs, results: Result
                         "value": values.value(name, payee.id, period, ctx.period),
                     }
                 )
-    results.timings[f"{plan.plan_id}: incent"] = time.perf_counter() - clock
+    external = {p.id: p.external_id for p in payees}
+    window = {m.name for m in ctx.months_to_date()}  # originals of returns may fall before it
+    for (name, payee_id), months in values.by_month.items():
+        counts = values.counts.get((name, payee_id), {})
+        for month, value in months.items():
+            if month not in window:
+                continue
+            results.monthly.append(
+                {
+                    "plan": plan.plan_id,
+                    "version": plan.version,
+                    "payee_id": payee_id,
+                    "payee": external.get(payee_id),
+                    "month": month,
+                    "measure": name,
+                    "value": value,
+                    "credits": counts.get(month, 0),
+                }
+            )
 
 
 def _measured_periods(ctx: RunContext, plan: PlanDocument) -> list[Any]:

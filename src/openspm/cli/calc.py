@@ -13,6 +13,13 @@ from rich.table import Table
 from openspm.cli.common import actor, open_store, print_json, stderr, stdout, user_errors
 from openspm.core.money import to_text
 
+ENGINE_OPTION = typer.Option(
+    None,
+    "--engine",
+    help="Calculation engine: duckdb or spark (default: OPENSPM_ENGINE, else duckdb; see docs/spark.md)",
+    metavar="duckdb|spark",
+)
+
 plan_app = typer.Typer(help="Plan files: check, publish as a version, JSON Schema.", no_args_is_help=True)
 scenario_app = typer.Typer(help="Plan tests: scenario folders with expected results.", no_args_is_help=True)
 
@@ -65,6 +72,7 @@ def run_command(
     year: str | None = typer.Option(None, "--year", help="Every month of a fiscal year, e.g. FY2025"),
     every: bool = typer.Option(False, "--all", help="Every month from the first to the last with transactions"),
     payee: list[str] = typer.Option([], "--payee", help="Only these payees (repeatable)"),
+    engine: str | None = ENGINE_OPTION,
     as_json: bool = typer.Option(False, "--json"),
 ) -> None:
     """Compute months and store each as a new run (a failed run leaves earlier runs intact)."""
@@ -72,10 +80,11 @@ def run_command(
 
     summaries: list[RunSummary] = []
     with user_errors():
-        engine = open_store()
+        on_engine = _engine_keyword(engine)
+        store = open_store()
         months = list(period)
         if year is not None or every:
-            months += months_with_data(engine, year)
+            months += months_with_data(store, year)
         if not months:
             from openspm.core.errors import InvalidInput
 
@@ -92,12 +101,21 @@ def run_command(
                 def stage(text: str) -> None:
                     bar.update(task, stage=text)
 
-                summaries.append(run_period(engine, month, actor=actor(), payees=payee or None, on_stage=stage))
+                summaries.append(
+                    run_period(store, month, actor=actor(), payees=payee or None, on_stage=stage, **on_engine)
+                )
                 bar.advance(task)
                 if not as_json:
                     _print_summary(summaries[-1], verbose=len(months) == 1)
     if as_json:
         print_json([s.as_dict() for s in summaries] if len(summaries) > 1 else summaries[0].as_dict())
+
+
+def _engine_keyword(engine: str | None) -> dict[str, str]:
+    """{"backend": name} for `run_period` when --engine was given (checked: duckdb or spark), else {}."""
+    from openspm.engine.backends import engine_name
+
+    return {} if engine is None else {"backend": engine_name(engine)}
 
 
 def _print_summary(summary: Any, verbose: bool) -> None:
@@ -175,7 +193,13 @@ def explain_command(
                 f"  rounded {trace.get('rounding_mode')} to {trace.get('rounding_scale')} places: "
                 f"{trace.get('unrounded')} → {_t(e['amount'])}"
             )
-        behind = trace.get("credits", [])
+        behind = e["credits"]
+        summary = trace.get("credits") or {}
+        if summary.get("count") and len(behind) != summary["count"]:
+            typer.echo(
+                f"  {summary['count']} credits add up to {summary.get('value')}; the stored credits of "
+                f"{', '.join(summary.get('months', []))} hold {len(behind)} of them (re-run those months to refresh)"
+            )
         if behind:
             total = sum((_decimal(c["amount"]) for c in behind), _decimal("0"))
             typer.echo(f"  {len(behind)} credits add up to {to_text(total)}:")
@@ -247,12 +271,13 @@ def diff_command(
 def scenario_run(
     folder: Path = typer.Argument(..., help="Scenario folder"),
     out: Path | None = typer.Option(None, "--out", help="Where to write the CSVs (default FOLDER/actual)"),
+    engine: str | None = ENGINE_OPTION,
 ) -> None:
     """Run a scenario in a throwaway store and write credits, measures, earnings and issues as CSVs."""
     from openspm.scenarios.service import run_scenario
 
     with user_errors():
-        result = run_scenario(folder, out)
+        result = run_scenario(folder, out, engine)
     for name, rows in result.tables.items():
         typer.echo(f"{result.out / (name + '.csv')}: {len(rows)} rows")
 
@@ -261,6 +286,7 @@ def scenario_run(
 def scenario_test(
     folders: list[Path] = typer.Argument(..., help="Scenario folders"),
     update: bool = typer.Option(False, "--update", help="Rewrite expected/ from the results (review the diff!)"),
+    engine: str | None = ENGINE_OPTION,
 ) -> None:
     """Run scenarios and compare with their expected/ CSVs exactly; show a diff when they differ."""
     from openspm.scenarios.service import test_scenario
@@ -268,7 +294,7 @@ def scenario_test(
     failed = 0
     with user_errors():
         for folder in folders:
-            check = test_scenario(folder, update=update)
+            check = test_scenario(folder, update=update, engine=engine)
             if check.passed:
                 typer.echo(f"PASS {folder}")
                 continue

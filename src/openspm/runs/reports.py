@@ -19,6 +19,7 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from openspm.core.errors import NotFound
+from openspm.core.money import to_text
 from openspm.runs.service import latest_run
 from openspm.store import models as m
 
@@ -50,26 +51,76 @@ def explain(engine: Engine, payee: str, period: str, run_id: int | None = None) 
             if known is None:
                 raise NotFound(f"unknown payee {payee!r}")
             raise NotFound(f"payee {payee} has no earnings in run {run.id} ({run.period}); are they on a plan?")
-    total: dict[str, Decimal] = {}
-    earnings = []
-    for e in rows:
-        total[e.currency] = total.get(e.currency, Decimal(0)) + e.amount
-        earnings.append(
-            {
-                "plan": e.plan,
-                "component": e.component,
-                "measure_period": e.measure_period,
-                "amount": e.amount,
-                "cut": e.cut,
-                "currency": e.currency,
-                "base": e.base,
-                "quota": e.quota,
-                "attainment": e.attainment,
-                "rate": e.rate,
-                "trace": e.trace,
-            }
-        )
+        total: dict[str, Decimal] = {}
+        earnings = []
+        for e in rows:
+            total[e.currency] = total.get(e.currency, Decimal(0)) + e.amount
+            earnings.append(
+                {
+                    "plan": e.plan,
+                    "component": e.component,
+                    "measure_period": e.measure_period,
+                    "amount": e.amount,
+                    "cut": e.cut,
+                    "currency": e.currency,
+                    "base": e.base,
+                    "quota": e.quota,
+                    "attainment": e.attainment,
+                    "rate": e.rate,
+                    "trace": e.trace,
+                    "credits": credits_behind(session, run, e.plan, payee, e.trace.get("credits")),
+                }
+            )
     return Explanation(run.id, run.period, payee, earnings, total)
+
+
+def credits_behind(
+    session: Session, run: m.Run, plan: str, payee: str, behind: dict[str, Any] | None
+) -> list[dict[str, Any]]:
+    """The credits an earning's measure adds up (`trace["credits"]`: measure and months), read from the
+    stored credits: the run's own month from the run, each earlier month from the newest completed run of
+    that month up to this run. Each credit is a dict: month, date, transaction, role, share, amount, run."""
+    if not behind or not isinstance(behind, dict):
+        return []
+    measure = str(behind["measure"])
+    found: list[dict[str, Any]] = []
+    for month in behind.get("months", []):
+        source = run.id if month == run.period else _newest_run(session, month, run.id)
+        if source is None:
+            continue
+        c = m.RunCredit
+        query = (
+            select(c)
+            .where(c.run_id == source, c.plan == plan, c.payee == payee, c.month == month)
+            .order_by(c.date, c.transaction, c.id)
+        )
+        for credit in session.scalars(query):
+            if measure in (credit.measures or "").split(","):
+                found.append(
+                    {
+                        "month": month,
+                        "date": credit.date.isoformat(),
+                        "transaction": credit.transaction,
+                        "role": credit.role,
+                        "share": _text(credit.share),
+                        "amount": _text(credit.amount),
+                        "run": source,
+                    }
+                )
+    return found
+
+
+def _newest_run(session: Session, month: str, up_to: int) -> int | None:
+    return session.scalar(
+        select(m.Run.id)
+        .where(m.Run.period == month, m.Run.status == "completed", m.Run.id <= up_to)
+        .order_by(m.Run.id.desc())
+        .limit(1)
+    )
+
+
+def _text(value: Decimal) -> str:
+    return "0" if value == 0 else to_text(value.normalize())
 
 
 @dataclass

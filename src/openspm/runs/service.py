@@ -18,16 +18,19 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-import ibis
-from sqlalchemy import Engine, func, insert, select
+import pyarrow as pa
+import pyarrow.compute as pc
+from sqlalchemy import Engine, delete, func, insert, select
 from sqlalchemy.orm import Session
 
 from openspm.calc import inputs as inp
 from openspm.calc.context import PlanInForce, RunContext
 from openspm.calc.pipeline import Results, attributes_used, run_pipeline
+from openspm.calc.stages.incent import Earning
 from openspm.core.dates import utc_now
 from openspm.core.errors import InvalidInput, NotFound
 from openspm.core.period import Period, PeriodKind
+from openspm.engine import backends
 from openspm.engine.duckdb import money
 from openspm.plan.expr import ExprError
 from openspm.plan.load import PlanError, parse_plan
@@ -252,7 +255,7 @@ class RunSummary:
         }
 
 
-def _context(session: Session, period_name: str) -> RunContext:
+def _context(session: Session, period_name: str, backend: str | None = None) -> RunContext:
     periods = calendar_periods(session)
     month = next((p for p in periods if p.name == period_name), None)
     if month is None:
@@ -264,14 +267,19 @@ def _context(session: Session, period_name: str) -> RunContext:
     plans = plans_in_force(session, month.start, month.end)
     if not plans:
         raise NotFound(f"no plan is in force in {period_name}; add one with `openspm plan add FILE`")
-    return RunContext(period=month, periods=periods, plans=plans, con=ibis.duckdb.connect())
+    return RunContext(period=month, periods=periods, plans=plans, con=backends.connect(backend))
 
 
 def compute(
-    session: Session, period_name: str, payees: list[str] | None = None, on_stage: Callable[[str], None] | None = None
+    session: Session,
+    period_name: str,
+    payees: list[str] | None = None,
+    on_stage: Callable[[str], None] | None = None,
+    backend: str | None = None,
 ) -> tuple[RunContext, Results, dict[str, int]]:
-    """Run the pipeline for a month on the store's data (reads only)."""
-    ctx = _context(session, period_name)
+    """Run the pipeline for a month on the store's data (reads only), on `backend` (duckdb, spark; default
+    from OPENSPM_ENGINE)."""
+    ctx = _context(session, period_name, backend)
     attributes: dict[str, list[str]] = {}
     for plan in ctx.plans:
         for kind, names in attributes_used(plan.document).items():
@@ -287,10 +295,16 @@ def compute(
     results = run_pipeline(ctx, inputs, on_stage)
     if payees:
         wanted = set(payees)
+        ids = inputs.get("payees")
+        results.payee_ids = sorted(
+            i for i, e in zip(ids["id"].to_pylist(), ids["external_id"].to_pylist(), strict=True) if e in wanted
+        )
         results.earnings = [e for e in results.earnings if e.payee in wanted]
-        results.credits = [c for c in results.credits if c["payee"] in wanted]
+        if results.credits is not None:
+            results.credits = results.credits.filter(pc.is_in(results.credits["payee"], pa.array(sorted(wanted))))
+        results.monthly = [x for x in results.monthly if x["payee"] in wanted]
         results.measures = [x for x in results.measures if x["payee"] in wanted]
-    counts = {name: table.num_rows for name, table in inputs.tables.items()}
+    counts = {name: inputs.rows(name) for name in inputs.tables}
     return ctx, results, counts
 
 
@@ -301,17 +315,24 @@ def run_period(
     actor: str = "cli",
     payees: list[str] | None = None,
     on_stage: Callable[[str], None] | None = None,
+    backend: str | None = None,
 ) -> RunSummary:
-    """Compute a month and store the results as a new completed run (atomically)."""
+    """Compute a month and store the results as a new completed run (atomically); `backend` picks the
+    calculation engine (duckdb, spark; default from OPENSPM_ENGINE)."""
     started = time.perf_counter()
     with Session(engine) as session, session.begin():
-        run = m.Run(period=period_name, actor=actor, payees=payees and {"payees": payees})
+        run = m.Run(
+            period=period_name,
+            actor=actor,
+            payees=payees and {"payees": payees},
+            engine=backends.engine_name(backend),
+        )
         session.add(run)
         session.flush()
         run_id = run.id
     try:
         with Session(engine) as session:
-            ctx, results, counts = compute(session, period_name, payees, on_stage)
+            ctx, results, counts = compute(session, period_name, payees, on_stage, backend)
             newest_batch = session.scalar(select(func.max(m.ImportBatch.id)))
         with Session(engine) as session, session.begin():
             _store_results(session, run_id, ctx, results)
@@ -338,7 +359,7 @@ def run_period(
         period=period_name,
         plans={p.plan_id: p.version for p in ctx.plans},
         payees=len({e.payee for e in results.earnings}),
-        credits=len(results.credits),
+        credits=results.credit_count,
         earnings=len(results.earnings),
         total=total,
         issues=len(ctx.issues),
@@ -350,30 +371,9 @@ def run_period(
 def _store_results(session: Session, run_id: int, ctx: RunContext, results: Results) -> None:
     # A run keeps the credits of its own month; earlier months' credits are in their own runs,
     # and each earning's trace lists every credit its measure adds up.
-    credits = [c for c in results.credits if c["month"] == ctx.period.name]
-    if credits:
-        session.execute(
-            insert(m.RunCredit),
-            [
-                {
-                    "run_id": run_id,
-                    "plan": c["plan"],
-                    "transaction": c["transaction"],
-                    "original": c["original"],
-                    "payee": c["payee"],
-                    "role": c["role"],
-                    "role_class": c["role_class"],
-                    "source": c["source"],
-                    "level": c["level"],
-                    "share": c["share"],
-                    "amount": c["amount"],
-                    "currency": c["currency"],
-                    "date": c["date"],
-                    "month": c["month"],
-                }
-                for c in credits
-            ],
-        )
+    if results.credits is not None and results.credits.num_rows:
+        credits = results.credits.append_column("run_id", pa.array([run_id] * results.credits.num_rows, pa.int64()))
+        session.execute(insert(m.RunCredit), credits.to_pylist())
     if results.measures:
         session.execute(
             insert(m.RunMeasure),
@@ -383,34 +383,67 @@ def _store_results(session: Session, run_id: int, ctx: RunContext, results: Resu
             ],
         )
     if results.earnings:
-        session.execute(
-            insert(m.RunEarning),
-            [
-                {
-                    "run_id": run_id,
-                    "plan": e.plan,
-                    "payee": e.payee,
-                    "period": e.period,
-                    "component": e.component,
-                    "measure_period": e.measure_period,
-                    "base": e.base,
-                    "quota": e.quota,
-                    "attainment": e.attainment,
-                    "rate": e.rate,
-                    "amount": e.amount,
-                    "cut": e.cut,
-                    "currency": e.currency,
-                    "trace": e.trace,
-                }
-                for e in results.earnings
-            ],
-        )
+        session.execute(insert(m.RunEarning), [earning_row(e) | {"run_id": run_id} for e in results.earnings])
+    store_live_state(session, ctx, results, run_id)
     if ctx.issues:
         session.execute(
             insert(m.RunIssue),
             [
                 {"run_id": run_id, "stage": i.source, "subject": i.column, "value": i.value, "reason": i.reason}
                 for i in ctx.issues
+            ],
+        )
+
+
+def earning_row(e: Earning) -> dict[str, Any]:
+    """An earning as the columns of `run_earnings` / `live_earnings` (without the run id)."""
+    return {
+        "plan": e.plan,
+        "payee": e.payee,
+        "period": e.period,
+        "component": e.component,
+        "measure_period": e.measure_period,
+        "base": e.base,
+        "quota": e.quota,
+        "attainment": e.attainment,
+        "rate": e.rate,
+        "amount": e.amount,
+        "cut": e.cut,
+        "currency": e.currency,
+        "trace": e.trace,
+    }
+
+
+def store_live_state(session: Session, ctx: RunContext, results: Results, run_id: int | None) -> None:
+    """Replace the live state a computation covers: the monthly measures of its plans and window, and the
+    earnings of its month — for every payee, or only for the payees it computed (`results.payee_ids`)."""
+    plans = [p.plan_id for p in ctx.plans]
+    months = [p.name for p in ctx.months_to_date()]
+    pm, le = m.PayeeMeasure, m.LiveEarning
+    measures = delete(pm).where(pm.plan.in_(plans), pm.month.in_(months))
+    earnings = delete(le).where(le.plan.in_(plans), le.period == ctx.period.name)
+    if results.payee_ids is not None:
+        measures = measures.where(pm.payee_id.in_(results.payee_ids))
+        earnings = earnings.where(le.payee_id.in_(results.payee_ids))
+    session.execute(measures)
+    session.execute(earnings)
+    now = utc_now()
+    if results.monthly:
+        session.execute(
+            insert(pm),
+            [
+                {k: x[k] for k in ("plan", "version", "payee_id", "month", "measure", "value", "credits")}
+                | {"updated_at": now}
+                for x in results.monthly
+            ],
+        )
+    if results.earnings:
+        session.execute(
+            insert(le),
+            [
+                earning_row(e)
+                | {"version": e.trace["plan_version"], "payee_id": e.payee_id, "run_id": run_id, "updated_at": now}
+                for e in results.earnings
             ],
         )
 

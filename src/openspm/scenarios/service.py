@@ -7,9 +7,11 @@ A scenario folder holds:
     inputs/         CSVs in the import formats (docs/import.md): payees.csv, transactions.csv, ...
     expected/       earnings.csv, and optionally credits.csv, measures.csv, issues.csv
 
-`run_scenario(folder, out)` loads the inputs through the real importer into an
-embedded store in a temporary folder, registers the plans, runs each period and
-writes credits.csv, measures.csv, earnings.csv and issues.csv to `out`.
+`run_scenario(folder, out, engine)` loads the inputs through the real importer
+into an embedded store in a temporary folder, registers the plans, runs each
+period on the engine (`duckdb` or `spark`; default `OPENSPM_ENGINE`, else
+DuckDB; see `openspm.engine.backends`) and writes credits.csv, measures.csv,
+earnings.csv and issues.csv to `out`.
 `test_scenario` compares each expected file with the actual output on the
 columns the expected file has, rows sorted, values as exact text.
 """
@@ -31,6 +33,7 @@ from sqlalchemy.orm import Session
 
 from openspm.core.errors import InvalidInput
 from openspm.core.money import round_money, to_text
+from openspm.engine.backends import engine_name
 from openspm.ingest.kinds import KINDS
 from openspm.ingest.service import import_file
 from openspm.periods.service import create_calendar
@@ -110,29 +113,34 @@ def _plan_files(folder: Path) -> list[Path]:
     return files
 
 
-def run_scenario(folder: Path, out: Path | None = None) -> ScenarioOutput:
-    """Load, run and write a scenario's outputs (see the module docstring)."""
+def run_scenario(folder: Path, out: Path | None = None, engine: str | None = None) -> ScenarioOutput:
+    """Load, run and write a scenario's outputs (see the module docstring).
+
+    `engine` names the calculation engine ("duckdb" or "spark"); None leaves the choice to the runs service
+    (`OPENSPM_ENGINE`, else DuckDB). An unknown name is an InvalidInput before anything runs.
+    """
     folder = folder.resolve()
     spec = _spec(folder)
+    backend = None if engine is None else engine_name(engine)
     out = (out or folder / "actual").resolve()
     result = ScenarioOutput(folder, out)
     with tempfile.TemporaryDirectory() as tmp:
-        engine = make_engine(f"sqlite:///{Path(tmp) / 'scenario.db'}")
-        migrate(engine)
+        store = make_engine(f"sqlite:///{Path(tmp) / 'scenario.db'}")
+        migrate(store)
         calendar = spec.get("calendar", {})
         create_calendar(
-            engine, "fiscal", int(calendar.get("start_month", 1)), calendar.get("years", [2025]), actor="scenario"
+            store, "fiscal", int(calendar.get("start_month", 1)), calendar.get("years", [2025]), actor="scenario"
         )
         plans_added = False
         for kind in KINDS:
             if kind == "plan_assignments" and not plans_added:
                 for path in _plan_files(folder):
-                    add_plan(engine, path, actor="scenario")
+                    add_plan(store, path, actor="scenario")
                 plans_added = True
             path = folder / "inputs" / f"{kind}.csv"
             if path.exists():
                 report = import_file(
-                    engine, kind, path, actor="scenario", rejects_path=Path(tmp) / f"{kind}.rejected.csv"
+                    store, kind, path, actor="scenario", rejects_path=Path(tmp) / f"{kind}.rejected.csv"
                 )
                 result.import_rejects += [str(i) for i in report.issues]
         issues: list[dict[str, str]] = [
@@ -142,8 +150,8 @@ def run_scenario(folder: Path, out: Path | None = None) -> ScenarioOutput:
         earnings: list[dict[str, str]] = []
         measures: list[dict[str, str]] = []
         for period in spec["run"]["periods"]:
-            run_period(engine, str(period), actor="scenario")
-        with Session(engine) as session:
+            run_period(store, str(period), actor="scenario", backend=backend)
+        with Session(store) as session:
             runs = list(session.scalars(select(m.Run).where(m.Run.status == "completed").order_by(m.Run.id)))
             for run in runs:
                 for e in session.scalars(select(m.RunEarning).where(m.RunEarning.run_id == run.id)):
@@ -201,7 +209,7 @@ def run_scenario(folder: Path, out: Path | None = None) -> ScenarioOutput:
                 }
                 for c in session.scalars(select(m.RunCredit).order_by(m.RunCredit.id))
             ]
-        engine.dispose()
+        store.dispose()
     unique_measures = {tuple(r.values()): r for r in measures}
     credits = list({tuple(r.values()): r for r in credits}.values())
     result.tables = {
@@ -245,9 +253,17 @@ class ScenarioCheck:
         return not self.differences
 
 
-def test_scenario(folder: Path, out: Path | None = None, update: bool = False) -> ScenarioCheck:
-    """Run a scenario and compare with expected/; with `update`, rewrite expected/ from the output instead."""
-    result = run_scenario(folder, out)
+def test_scenario(
+    folder: Path, out: Path | None = None, update: bool = False, engine: str | None = None
+) -> ScenarioCheck:
+    """Run a scenario on `engine` (see `run_scenario`) and compare with expected/; with `update`, rewrite
+    expected/ from the output instead."""
+    return compare_expected(folder, run_scenario(folder, out, engine), update)
+
+
+def compare_expected(folder: Path, result: ScenarioOutput, update: bool = False) -> ScenarioCheck:
+    """Compare a scenario's output with its expected/ CSVs (on the columns each has, rows sorted, exact text);
+    with `update`, rewrite the expected files that differ instead."""
     expected_dir = folder / "expected"
     differences: dict[str, str] = {}
     files = sorted(expected_dir.glob("*.csv")) if expected_dir.is_dir() else []

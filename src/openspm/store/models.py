@@ -526,6 +526,7 @@ class RunCredit(Base):
     currency: Mapped[str] = mapped_column(String(3))
     date: Mapped[dt.date]
     month: Mapped[str] = mapped_column(String(32))
+    measures: Mapped[str | None] = mapped_column(String(512))  # the measures it counts toward, comma-separated
 
 
 class RunMeasure(Base):
@@ -572,3 +573,53 @@ class RunIssue(Base):
     subject: Mapped[str] = mapped_column(String(256))
     value: Mapped[str] = mapped_column(String(256))
     reason: Mapped[str] = mapped_column(Text)
+
+
+class PayeeMeasure(Base):
+    """The current monthly value of a sum or count measure for a payee under a plan.
+
+    Written by every full run for the months of its window, and kept up to date by incremental recompute
+    (a changed transaction adds its difference); incent reads period values from here for the payees a
+    change touches. `credits` counts the credits behind the value.
+    """
+
+    __tablename__ = "payee_measures"
+    __table_args__ = (UniqueConstraint("plan", "version", "payee_id", "month", "measure"),)
+    id: Mapped[int] = _id()
+    plan: Mapped[str] = mapped_column(String(128))
+    version: Mapped[int]
+    payee_id: Mapped[int] = mapped_column(ForeignKey("payees.id"), index=True)
+    month: Mapped[str] = mapped_column(String(32))
+    measure: Mapped[str] = mapped_column(String(64))
+    value: Mapped[Decimal]
+    credits: Mapped[int] = mapped_column(default=0)
+    updated_at: Mapped[datetime] = mapped_column(default=utc_now)
+
+
+class LiveEarning(Base):
+    """A payee's current earning of a component for a payout month: what dashboards show in real time.
+
+    A full run replaces its month's rows (`run_id` set); incremental recompute replaces the rows of the
+    payees a change touches (`run_id` NULL). The frozen record of a month is its run (`run_earnings`).
+    """
+
+    __tablename__ = "live_earnings"
+    __table_args__ = (UniqueConstraint("plan", "version", "payee_id", "period", "component"),)
+    id: Mapped[int] = _id()
+    plan: Mapped[str] = mapped_column(String(128))
+    version: Mapped[int]
+    payee_id: Mapped[int] = mapped_column(ForeignKey("payees.id"), index=True)
+    payee: Mapped[str] = mapped_column(String(128))
+    period: Mapped[str] = mapped_column(String(32))
+    component: Mapped[str] = mapped_column(String(64))
+    measure_period: Mapped[str] = mapped_column(String(32))
+    base: Mapped[Decimal | None]
+    quota: Mapped[Decimal | None]
+    attainment: Mapped[Decimal | None]
+    rate: Mapped[Decimal | None]
+    amount: Mapped[Decimal]
+    cut: Mapped[Decimal]
+    currency: Mapped[str] = mapped_column(String(3))
+    trace: Mapped[Attributes] = mapped_column(default=dict)
+    run_id: Mapped[int | None] = mapped_column(ForeignKey("runs.id"))
+    updated_at: Mapped[datetime] = mapped_column(default=utc_now)

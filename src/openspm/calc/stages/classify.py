@@ -24,7 +24,7 @@ import pyarrow as pa
 
 from openspm.calc.context import PlanInForce, RunContext
 from openspm.core.period import PeriodKind
-from openspm.engine.duckdb import MONEY, mul
+from openspm.engine.duckdb import MONEY, scale
 
 
 def months_table(ctx: RunContext) -> Any:
@@ -40,8 +40,14 @@ def months_table(ctx: RunContext) -> Any:
     )
 
 
-def classify(ctx: RunContext, plan: PlanInForce, t: dict[str, Any], attributes: dict[str, list[str]]) -> Any:
-    """CLASSIFIED lines for `plan` (see the module docstring)."""
+def classify(
+    ctx: RunContext,
+    plan: PlanInForce,
+    t: dict[str, Any],
+    attributes: dict[str, list[str]],
+    with_list_amount: bool = True,
+) -> Any:
+    """CLASSIFIED lines for `plan` (see the module docstring); `plan_list_amount` only `with_list_amount`."""
     tx, products, accounts, fx = t["transactions"], t["products"], t["accounts"], t["fx_rates"]
     every = tx  # originals of returns may predate the version
     if plan.applies_from is not None:
@@ -72,13 +78,20 @@ def classify(ctx: RunContext, plan: PlanInForce, t: dict[str, Any], attributes: 
     else:
         lines = lines.mutate(rate_day=lines.date)
     rates = fx.filter(fx.to_currency == currency)
-    joined = lines.left_join(rates, [lines.currency == rates.from_currency, rates.effective_date <= lines.rate_day])
-    joined = joined.mutate(
-        fx_rank=ibis.row_number().over(group_by=joined.id, order_by=ibis.desc(joined.effective_date))
+    # Each rate holds from its date until the next rate of its currency: one equi-join on the currency
+    # with a range condition finds the latest rate on or before the day (no sort of every line's rates).
+    following = rates.effective_date.lead().over(group_by=rates.from_currency, order_by=rates.effective_date)
+    rates = rates.mutate(valid_to=ibis.coalesce(following, ibis.date(9999, 12, 31)))
+    joined = lines.left_join(
+        rates,
+        [
+            lines.currency == rates.from_currency,
+            rates.effective_date <= lines.rate_day,
+            lines.rate_day < rates.valid_to,
+        ],
     )
-    joined = joined.filter(joined.fx_rank == 0)
     fx_rate = ibis.ifelse(joined.currency == currency, ibis.literal(1).cast(MONEY), joined.rate)
-    lines = joined.mutate(fx_rate=fx_rate).drop("from_currency", "to_currency", "effective_date", "rate", "fx_rank")
+    lines = joined.mutate(fx_rate=fx_rate).drop("from_currency", "to_currency", "effective_date", "rate", "valid_to")
 
     p = products.select(
         product_id=products.id,
@@ -100,7 +113,8 @@ def classify(ctx: RunContext, plan: PlanInForce, t: dict[str, Any], attributes: 
         **{f"account__attributes__{x}": accounts[f"attr_{x}"] for x in attributes.get("account", [])},
     )
     lines = lines.left_join(p, "product_id").left_join(a, "account_id")
-    converted = mul(lines.amount, lines.fx_rate)
+    converted = scale(lines.amount, lines.fx_rate)
+    listed = scale(lines.list_amount, lines.fx_rate) if with_list_amount else ibis.null().cast(MONEY)
     return lines.mutate(
         transaction__id=lines.external_id,
         transaction__type=lines.type,
@@ -109,6 +123,6 @@ def classify(ctx: RunContext, plan: PlanInForce, t: dict[str, Any], attributes: 
         transaction__amount=converted,
         source_amount=lines.amount,
         plan_amount=converted,
-        plan_list_amount=mul(lines.list_amount, lines.fx_rate),
+        plan_list_amount=listed,
         **{f"transaction__attributes__{x}": lines[f"attr_{x}"] for x in attributes.get("transaction", [])},
     )

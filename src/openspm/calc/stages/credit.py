@@ -16,6 +16,8 @@ share`, `role`, `role_class` (direct | rollup | overlay), `source` and `level`.
   manager up N levels (reporting lines as of the date) with the same share;
   `overlays` add credit for matching lines to overlay payees.
 - Only payees assigned to the plan on the line's date keep their credit.
+- `credit_quantity` and `credit_list_amount` (quantity and list amount × share) are computed only when
+  `extras` names them (the plan reads them); otherwise they are null.
 
 Worked example: a 100,000 deal split 60/40 between two reps → credits 60,000
 and 40,000; with `rollup: {levels: 1}` each rep's manager is credited the same
@@ -29,7 +31,8 @@ from typing import Any
 import ibis
 
 from openspm.calc.context import PlanInForce, RunContext
-from openspm.engine.duckdb import MONEY, mul
+from openspm.engine.duckdb import MONEY, mul, scale
+from openspm.engine.execute import materialize
 from openspm.plan.expr import parse, to_ibis
 from openspm.plan.models import CreditSource
 
@@ -141,11 +144,14 @@ def direct_credits(ctx: RunContext, plan: PlanInForce, t: dict[str, Any], lines:
             )
     if not candidates:
         return None, bad_splits.mutate(blocked=ibis.literal(True))
-    union = candidates[0]
-    for more in candidates[1:]:
-        union = union.union(more)
-    union = union.mutate(best=union.source_rank.min().over(group_by=union.transaction_id))
-    direct = union.filter(union.source_rank == union.best)
+    if len(candidates) == 1:
+        direct = candidates[0].mutate(best=candidates[0].source_rank)
+    else:
+        union = candidates[0]
+        for more in candidates[1:]:
+            union = union.union(more)
+        union = union.mutate(best=union.source_rank.min().over(group_by=union.transaction_id))
+        direct = union.filter(union.source_rank == union.best)
     splits_rank = list(rules.sources).index(CreditSource.SPLITS) if CreditSource.SPLITS in rules.sources else None
     if splits_rank is not None:
         # Bad splits block a transaction only where splits would have given its credit: a source that
@@ -187,22 +193,51 @@ def _resolver(table: Any) -> Any:
     return resolve
 
 
+LINE_COLUMNS = frozenset(
+    {
+        "id", "basis_owner", "basis_id", "basis_account", "basis_date", "date", "month", "plan_amount",
+        "plan_list_amount", "quantity", "fx_rate", "original", "transaction__id", "transaction__type",
+    }
+)  # fmt: skip
+
+
 def credit(
-    ctx: RunContext, plan: PlanInForce, t: dict[str, Any], lines: Any, attributes: dict[str, list[str]]
+    ctx: RunContext,
+    plan: PlanInForce,
+    t: dict[str, Any],
+    lines: Any,
+    attributes: dict[str, list[str]],
+    extras: frozenset[str] = frozenset({"quantity", "list_amount"}),
+    wanted: frozenset[str] | None = None,
+    hold: bool = True,
 ) -> tuple[Any, Any]:
-    """CREDITS for `plan` (see the module docstring), and the lines with bad splits."""
+    """CREDITS for `plan` (see the module docstring), and the lines with bad splits.
+
+    `wanted` names the line columns (`product__family`, ...) the plan's expressions read; the others are
+    dropped before crediting (None keeps them all). Direct credits and each roll-up level are materialised
+    on the engine (`hold`), so later levels read them instead of recomputing them; payee columns are joined
+    once.
+    """
+
+    def keep(table: Any) -> Any:
+        return materialize(ctx.con, table) if hold else table
+
     crediting = plan.document.crediting
     lines = lines.filter(lines.fx_rate.notnull())
+    if wanted is not None:
+        lines = lines.select(*[c for c in lines.columns if c in LINE_COLUMNS or c in wanted])
     direct, bad_splits = direct_credits(ctx, plan, t, lines)
     if direct is None:
         return None, bad_splits
     payees = t["payees"]
     payee_attrs = attributes.get("payee", [])
-    direct = _with_payees(direct, payees, payee_attrs)
-    if crediting.adjustments:
+    if crediting.adjustments:  # conditions may read the payee
+        direct = _with_payees(direct, payees, payee_attrs)
         resolve = _resolver(direct)
         cases = [(to_ibis(parse(a.when), resolve), ibis.literal(a.share).cast(MONEY)) for a in crediting.adjustments]
         direct = direct.mutate(share=mul(direct.share, ibis.cases(*cases, else_=ibis.literal(1).cast(MONEY))))
+        direct = direct.drop(*[c for c in direct.columns if c.startswith("payee__")])
+    direct = keep(direct)
     columns = direct.columns
     every = [direct]
     if crediting.rollup is not None:
@@ -219,8 +254,7 @@ def credit(
                 source=ibis.literal("rollup"),
                 level=ibis.literal(level),
             )
-            up = _with_payees(up.select(*[c for c in columns if not c.startswith("payee__")]), payees, payee_attrs)
-            up = up.select(*columns)
+            up = keep(up.select(*columns))
             every.append(up)
             current = up
     for overlay in crediting.overlays:
@@ -259,7 +293,7 @@ def credit(
         o = _credits(s, target, ibis.literal(overlay.role), share, "overlay", 0, ibis.literal("overlay")).drop(
             "source_rank"
         )
-        every.append(_with_payees(o, payees, payee_attrs).select(*columns))
+        every.append(o.select(*columns))
     credits = every[0]
     for more in every[1:]:
         credits = credits.union(more)
@@ -270,11 +304,12 @@ def credit(
     assigned = credits.join(
         a, [credits.payee_id == a.a_payee, a.a_from <= credits.date, a.a_to.isnull() | (credits.date < a.a_to)]
     )
-    assigned = assigned.select(*columns)
+    assigned = _with_payees(assigned.select(*columns), payees, payee_attrs)
+    nothing = ibis.null().cast(MONEY)
     return assigned.mutate(
         plan=ibis.literal(plan.plan_id),
-        amount=mul(assigned.plan_amount, assigned.share),
-        credit_quantity=mul(assigned.quantity, assigned.share),
-        credit_list_amount=mul(assigned.plan_list_amount, assigned.share),
+        amount=scale(assigned.plan_amount, assigned.share),
+        credit_quantity=scale(assigned.quantity, assigned.share) if "quantity" in extras else nothing,
+        credit_list_amount=scale(assigned.plan_list_amount, assigned.share) if "list_amount" in extras else nothing,
         currency=ibis.literal(plan.document.currency),
     ), bad_splits

@@ -24,18 +24,17 @@ multiplier ×0.5 when attainment < 0.8: 350,000 × 10% = 35,000; attainment 0.7
 from __future__ import annotations
 
 import json
-from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal, InvalidOperation
-from typing import Any
+from typing import Any, Protocol
 
 from openspm.calc.context import PlanInForce, RunContext
 from openspm.calc.rules.caps import apply_cap, cap_limit
 from openspm.calc.rules.quotas import presence_fraction, ramp_factor, seasonal_share
 from openspm.calc.rules.tiers import Band, apply_tiers, bands_from_tiers
 from openspm.calc.rules.true_up import increment
-from openspm.calc.stages.measure import MeasureValues
+from openspm.calc.stages.measure import MeasureValues, spif_keys
 from openspm.core.money import round_money, to_text
 from openspm.core.period import Period, PeriodKind
 from openspm.plan.expr import evaluate, parse
@@ -45,6 +44,7 @@ from openspm.plan.models import (
     Component,
     FlatRate,
     LookupRate,
+    NegativeIncrement,
     Override,
     Proration,
     QuotaRule,
@@ -92,13 +92,22 @@ class PayeeFacts:
     assigned_to: date | None = None
 
 
+class CreditRows(Protocol):
+    """Credit rows on demand, for the rules that work per transaction and for traces."""
+
+    def rows(self, flag: str, payee_id: int, months: set[str]) -> list[dict[str, Any]]:
+        """A payee's credits in `months` whose boolean column `flag` holds (`in__<measure>` or
+        `cf__<component>`), each a dict as in `credit_env`."""
+        ...
+
+
 @dataclass
 class PlanData:
-    """What incent needs besides measures: payees on the plan, quotas, credit rows."""
+    """What incent needs besides measures: payees on the plan, quotas, credit rows on demand."""
 
     payees: list[PayeeFacts]
     quotas: dict[tuple[int, str, str], Decimal]  # (payee, measure, period name) → amount
-    credits: list[dict[str, Any]]  # credit rows (for per-transaction rules)
+    credits: CreditRows
 
 
 def credit_env(row: dict[str, Any]) -> dict[str, Any]:
@@ -137,9 +146,6 @@ class Evaluator:
         self.reporting = True  # issues and credit lists are kept for the paid month only, not for months re-evaluated
         self._quotas: dict[tuple[int, str, str], Decimal | None] = {}
         self._envs: dict[tuple[int, str, str], dict[str, Any]] = {}
-        self.credits_by_payee: defaultdict[int, list[dict[str, Any]]] = defaultdict(list)
-        for row in data.credits:
-            self.credits_by_payee[row["payee_id"]].append(row)
 
     # --- quotas ------------------------------------------------------------------------
 
@@ -219,27 +225,13 @@ class Evaluator:
 
     # --- one evaluation ----------------------------------------------------------------
 
-    def _credits(
-        self, payee: PayeeFacts, roles: list[str], condition: str | None, months: set[str]
-    ) -> list[dict[str, Any]]:
-        classes = {"direct", "rollup", "overlay"}
-        expression = parse(condition) if condition else None
-        rows = []
-        for row in self.credits_by_payee.get(payee.id, []):
-            if row["month"] not in months:
-                continue
-            if not (row["role_class"] in roles or (row["role"] in roles and row["role"] not in classes)):
-                continue
-            if expression is not None and not evaluate(expression, credit_env(row)):
-                continue
-            rows.append(row)
-        return rows
+    def _component_credits(self, c: LookupRate, payee: PayeeFacts, months: set[str]) -> list[dict[str, Any]]:
+        """The payee's credits in `months` with a role in the component's `roles` that pass its `filter`."""
+        return self.data.credits.rows(f"cf__{c.name}", payee.id, months)
 
     def _measure_credits(self, name: str, payee: PayeeFacts, months: set[str]) -> list[dict[str, Any]]:
         """The payee's credits in `months` that count toward measure `name`."""
-        return [
-            row for row in self.credits_by_payee.get(payee.id, []) if row["month"] in months and name in row["measures"]
-        ]
+        return self.data.credits.rows(f"in__{name}", payee.id, months)
 
     def raw(
         self, c: Component, payee: PayeeFacts, period: Period, through: Period, env: dict[str, Any]
@@ -254,7 +246,7 @@ class Evaluator:
                 "base": base,
                 "quota": quota,
                 "attainment": None if not quota else base / quota,
-                "credits": self._behind(c.measure, payee, period, through) if self.reporting else [],
+                "credits": self._behind(c.measure, payee, period, through) if self.reporting else None,
             }
             if c.gate is not None and c.gate.pays_from == "threshold" and c.gate.threshold is not None:
                 threshold = Decimal(evaluate(parse(c.gate.threshold), env) or 0)
@@ -331,24 +323,14 @@ class Evaluator:
                 amount = c.target_share * (payee.target_incentive or ZERO)
             return {"when": c.when, "holds": holds, "amount": amount if holds else ZERO, "lines": []}
         if isinstance(c, Spif):
-            rows = [
-                r
-                for r in self._credits(payee, c.roles, c.filter, months)
-                if (c.window_from is None or r["date"] >= c.window_from)
-                and (c.window_to is None or r["date"] < c.window_to)
-            ]
+            # Deals (distinct sales net of cancellations) and units of the credits that qualify: the
+            # component's roles and filter, dated in its window (counted on the engine per payee-month).
+            deals_key, units_key = spif_keys(c.name)
             if c.per == "unit":
-                units = sum((r["quantity"] for r in rows), ZERO)
-                lines = [
-                    {"transaction": r["transaction"], "units": r["quantity"], "amount": r["quantity"] * c.amount}
-                    for r in rows
-                ]
-                return {"units": units, "amount": units * c.amount, "rate": c.amount, "lines": lines}
-            deals = len({r["transaction_id"] for r in rows if r["type"] == "sale"}) - len(
-                {r["transaction_id"] for r in rows if r["type"] == "cancellation"}
-            )
-            lines = [{"transaction": r["transaction"], "type": r["type"]} for r in rows]
-            spif: dict[str, Any] = {"deals": deals, "rate": c.amount, "lines": lines}
+                units = self.measures.total(units_key, payee.id, months)
+                return {"units": units, "amount": units * c.amount, "rate": c.amount, "lines": []}
+            deals = int(self.measures.total(deals_key, payee.id, months))
+            spif: dict[str, Any] = {"deals": deals, "rate": c.amount, "lines": []}
             spif["amount"] = Decimal(deals) * self._deal_cap(c, payee, c.amount, spif)
             if "deal_cut" in spif:
                 spif["deal_cut"] *= deals
@@ -358,7 +340,7 @@ class Evaluator:
             keys = [parse(k) for k in c.keys]
             total, lines = ZERO, []
             found: dict[str, Any] = {}
-            for r in self._credits(payee, c.roles, c.filter, months):
+            for r in self._component_credits(c, payee, months):
                 key = tuple(str(evaluate(k, credit_env(r))) for k in keys)
                 found_rate = table.get(key, c.default_rate)
                 if found_rate is None and self.reporting:
@@ -383,23 +365,20 @@ class Evaluator:
             return {**found, "amount": total, "lines": lines}
         raise AssertionError(f"unknown component kind {c!r}")  # pragma: no cover
 
-    def _behind(self, name: str, payee: PayeeFacts, period: Period, through: Period) -> list[dict[str, Any]]:
-        """The credits a sum or count measure adds up, for the trace (formula measures: none)."""
+    def _behind(self, name: str, payee: PayeeFacts, period: Period, through: Period) -> dict[str, Any] | None:
+        """Which credits a sum or count measure adds up, for the trace: the measure, its months, how many
+        credits and their value (the credits themselves are the run's stored credits of those months;
+        `openspm explain --credits` lists them). Formula measures: None."""
         measure = self.measures.measures[name]
         if measure.formula is not None:
-            return []
-        months = {m.name for m in self.measures.window(measure, period, through)}
-        rows = self._measure_credits(name, payee, months)
-        return [
-            {
-                "transaction": r["transaction"],
-                "date": r["date"],
-                "role": r["role"],
-                "share": r["share"],
-                "amount": r["amount"],
-            }
-            for r in rows
-        ]
+            return None
+        months = [m.name for m in self.measures.window(measure, period, through)]
+        return {
+            "measure": name,
+            "months": months,
+            "count": self.measures.credit_count(name, payee.id, period, through),
+            "value": self.measures.value(name, payee.id, period, through),
+        }
 
     def _discount_factor(self, c: TieredRate, row: dict[str, Any]) -> Decimal:
         discount = row.get("discount")
@@ -472,7 +451,7 @@ class Evaluator:
                 paid_in_year = ZERO
                 carried = ZERO
                 earned_in_period: dict[str, Decimal] = {}
-                for month in months:
+                for month in self._months_needed(c, months, through):
                     period = self.ctx.containing(month.start, _kind(c.period.value))
                     if c.payout.timing == "end" and month.end != period.end:
                         continue
@@ -492,6 +471,23 @@ class Evaluator:
                     if month == through:
                         result.append(self._earning(c, payee, period, month, out, pay))
         return result
+
+    def _months_needed(self, c: Component, months: list[Period], through: Period) -> list[Period]:
+        """The months whose evaluation the payout of `through` depends on.
+
+        A year cap and a true-up that carries or floors negative increments depend on every earlier month
+        of the year; a true-up that claws pays `to date − to date through the month before`, so it needs
+        that month only (when it is in the same measurement period); anything else needs `through` alone.
+        """
+        if (c.cap is not None and c.cap.per is CapPer.YEAR) or (
+            c.payout.timing == "true_up" and c.payout.negative != NegativeIncrement.CLAW
+        ):
+            return months
+        if c.payout.timing != "true_up":
+            return [through]
+        period = self.ctx.containing(through.start, _kind(c.period.value))
+        earlier = [m for m in months if m.start < through.start and m.start >= period.start]
+        return [*earlier[-1:], through]
 
     def _earning(
         self, c: Component, payee: PayeeFacts, period: Period, month: Period, out: dict[str, Any], pay: Decimal

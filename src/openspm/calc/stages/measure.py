@@ -16,6 +16,7 @@ sums and formulas run on the small monthly table in Decimal.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -25,8 +26,9 @@ import ibis
 from openspm.calc.context import PlanInForce, RunContext
 from openspm.core.period import Period, PeriodKind
 from openspm.engine.duckdb import as_money
+from openspm.engine.execute import fetch
 from openspm.plan.expr import evaluate, parse, to_ibis
-from openspm.plan.models import Accumulation, Measure
+from openspm.plan.models import Accumulation, Measure, Spif
 
 ROLE_CLASSES = {"direct", "rollup", "overlay"}
 ZERO = Decimal(0)
@@ -69,23 +71,84 @@ def flag_measures(credits: Any, measures: list[Measure]) -> Any:
     return credits.mutate(**flags) if flags else credits
 
 
-def monthly(credits: Any, measure: Measure) -> Any:
-    """payee_id × month → value of a sum or count measure (on credits flagged by `flag_measures`)."""
-    selected = credits.filter(credits[f"in__{measure.name}"])
+def _monthly_value(credits: Any, measure: Measure) -> Any:
+    """The aggregate of one sum or count measure over a payee-month's credits (flagged by `flag_measures`)."""
+    flag = credits[f"in__{measure.name}"]
     if measure.sum is not None:
-        value = as_money(to_ibis(parse(measure.sum), credit_resolver(selected))).sum()
+        term = as_money(to_ibis(parse(measure.sum), credit_resolver(credits)))
+        return flag.ifelse(term, ibis.null()).sum()
+    if measure.count == "transactions":
+        sale = flag & (credits.transaction__type == "sale")
+        cancelled = flag & (credits.transaction__type == "cancellation")
+        value = (
+            sale.ifelse(credits.transaction_id, ibis.null()).nunique()
+            - cancelled.ifelse(credits.transaction_id, ibis.null()).nunique()
+        )
     else:
-        sale = selected.transaction__type == "sale"
-        cancelled = selected.transaction__type == "cancellation"
-        if measure.count == "transactions":
-            value = (
-                sale.ifelse(selected.transaction_id, ibis.null()).nunique()
-                - cancelled.ifelse(selected.transaction_id, ibis.null()).nunique()
-            )
-        else:
-            value = selected.count()
-        value = as_money(value)
-    return selected.group_by(["payee_id", "month"]).aggregate(value=value)
+        value = flag.ifelse(1, 0).sum()
+    return as_money(value)
+
+
+def spif_keys(name: str) -> tuple[str, str]:
+    """The names under which a SPIF's monthly deal and unit counts are kept beside the measures."""
+    return f"spif:{name}:deals", f"spif:{name}:units"
+
+
+def monthly(credits: Any, measures: list[Measure], spifs: Sequence[str] = (), by: tuple[str, ...] = ()) -> Any:
+    """payee_id × month (× the extra keys `by`) → `v__<measure>` and `n__<measure>` (how many credits count)
+    for every sum and count measure, and `d__<spif>` / `u__<spif>` (deals net of cancellations, units) for
+    each SPIF component flagged `cf__<spif>`, in one aggregation over the credits.
+
+    Grouped by transaction as well (`by=("transaction_id",)`), the rows are each transaction's contribution:
+    they add up to the monthly values (a count of distinct transactions is 1, 0 or −1 per transaction)."""
+    aggregates: dict[str, Any] = {}
+    for m in measures:
+        if m.formula is not None:
+            continue
+        aggregates[f"v__{m.name}"] = _monthly_value(credits, m)
+        aggregates[f"n__{m.name}"] = credits[f"in__{m.name}"].ifelse(1, 0).sum()
+    for name in spifs:
+        flag = credits[f"cf__{name}"]
+        sale = flag & (credits.transaction__type == "sale")
+        cancelled = flag & (credits.transaction__type == "cancellation")
+        aggregates[f"d__{name}"] = (
+            sale.ifelse(credits.transaction_id, ibis.null()).nunique()
+            - cancelled.ifelse(credits.transaction_id, ibis.null()).nunique()
+        )
+        aggregates[f"u__{name}"] = as_money(flag.ifelse(credits.credit_quantity, ibis.null()).sum())
+    return credits.group_by([*by, "payee_id", "month"]).aggregate(**aggregates)
+
+
+def read_monthly(
+    table: Any, measures: list[Measure], spifs: Sequence[str]
+) -> tuple[dict[tuple[str, int], dict[str, Decimal]], dict[tuple[str, int], dict[str, int]]]:
+    """The Arrow result of `monthly` as (name, payee) → month → value, and → month → credit count (SPIF
+    counts are kept under `spif_keys`). Rows of several transactions of one payee-month add up."""
+    payees, months = table["payee_id"].to_pylist(), table["month"].to_pylist()
+    values: defaultdict[tuple[str, int], dict[str, Decimal]] = defaultdict(dict)
+    counts: defaultdict[tuple[str, int], dict[str, int]] = defaultdict(dict)
+
+    def add(name: str, payee_id: int, month: str, value: Decimal, n: int) -> None:
+        found = values[(name, payee_id)]
+        found[month] = found.get(month, ZERO) + value
+        tally = counts[(name, payee_id)]
+        tally[month] = tally.get(month, 0) + n
+
+    for m in measures:
+        if m.formula is not None:
+            continue
+        column, numbers = table[f"v__{m.name}"].to_pylist(), table[f"n__{m.name}"].to_pylist()
+        for payee_id, month, value, n in zip(payees, months, column, numbers, strict=True):
+            if n:
+                add(m.name, payee_id, month, value if value is not None else ZERO, n)
+    for name in spifs:
+        deals_key, units_key = spif_keys(name)
+        deals, units = table[f"d__{name}"].to_pylist(), table[f"u__{name}"].to_pylist()
+        for payee_id, month, d, u in zip(payees, months, deals, units, strict=True):
+            if d or u:
+                add(deals_key, payee_id, month, Decimal(d or 0), 0)
+                add(units_key, payee_id, month, u if u is not None else ZERO, 0)
+    return dict(values), dict(counts)
 
 
 @dataclass
@@ -97,9 +160,18 @@ class MeasureValues:
     by_month: dict[tuple[str, int], dict[str, Decimal]] = field(
         default_factory=dict
     )  # (measure, payee) → month → value
+    counts: dict[tuple[str, int], dict[str, int]] = field(default_factory=dict)  # (measure, payee) → month → credits
+    _windows: dict[tuple[str, str, str], list[Period]] = field(default_factory=dict)
 
     def window(self, measure: Measure, period: Period, through: Period) -> list[Period]:
-        """The months a measure sums over for `period`, up to month `through`."""
+        """The months a measure sums over for `period`, up to month `through` (computed once per triple)."""
+        key = (measure.accumulate.value, period.name, through.name)
+        found = self._windows.get(key)
+        if found is None:
+            found = self._windows[key] = self._window(measure, period, through)
+        return found
+
+    def _window(self, measure: Measure, period: Period, through: Period) -> list[Period]:
         start = period.start
         if measure.accumulate is Accumulation.YTD:
             start = self.ctx.containing(period.start, PeriodKind.YEAR).start
@@ -123,20 +195,29 @@ class MeasureValues:
         """(payee, measure, value) of every measure for `period` to `through`."""
         return [(p, n, self.value(n, p, period, through)) for p in payee_ids for n in self.measures]
 
+    def total(self, key: str, payee_id: int, months: set[str]) -> Decimal:
+        """A monthly value kept under `key` (a measure or `spif_keys`) summed over `months`."""
+        found = self.by_month.get((key, payee_id), {})
+        return sum((found.get(m, ZERO) for m in months), ZERO)
+
+    def credit_count(self, name: str, payee_id: int, period: Period, through: Period) -> int:
+        """How many credits a sum or count measure adds up for a payee over `period` to `through`."""
+        measure = self.measures[name]
+        months = self.counts.get((name, payee_id), {})
+        return sum(months.get(m.name, 0) for m in self.window(measure, period, through))
+
+
+def spif_names(plan: PlanInForce) -> list[str]:
+    return [c.name for c in plan.document.components if isinstance(c, Spif)]
+
 
 def measure(ctx: RunContext, plan: PlanInForce, credits: Any) -> MeasureValues:
-    """MEASURES of a plan from its credits."""
+    """MEASURES of a plan from its credits: one aggregation on the engine, read back as payee × month values."""
     values = MeasureValues(ctx, {m.name: m for m in plan.document.measures})
-    if credits is None:
+    counted = [m for m in plan.document.measures if m.formula is None]
+    spifs = spif_names(plan)
+    if credits is None or not (counted or spifs):
         return values
-    stored: defaultdict[tuple[str, int], dict[str, Decimal]] = defaultdict(dict)
-    for m in plan.document.measures:
-        if m.formula is not None:
-            continue
-        table = monthly(credits, m).to_pyarrow()
-        for payee_id, month, value in zip(
-            table["payee_id"].to_pylist(), table["month"].to_pylist(), table["value"].to_pylist(), strict=True
-        ):
-            stored[(m.name, payee_id)][month] = value if value is not None else ZERO
-    values.by_month = dict(stored)
+    table = fetch(ctx.con, monthly(credits, counted, spifs))
+    values.by_month, values.counts = read_monthly(table, counted, spifs)
     return values
