@@ -39,24 +39,33 @@ class RunContext:
     plans: list[PlanInForce]
     con: Any  # the Ibis backend connection
     issues: list[Issue] = field(default_factory=list)
+    _containing: dict[tuple[date, PeriodKind], Period] = field(default_factory=dict, repr=False)
+    _months: dict[str, list[Period]] = field(default_factory=dict, repr=False)
 
     @property
     def year(self) -> Period:
         return self.containing(self.period.start, PeriodKind.YEAR)
 
     def containing(self, day: date, kind: PeriodKind) -> Period:
-        """The period of `kind` that contains `day`."""
-        for p in self.periods:
-            if p.kind is kind and p.start <= day < p.end:
-                return p
-        raise LookupError(f"no {kind.value} period contains {day}")
+        """The period of `kind` that contains `day` (looked up once per day and kind)."""
+        key = (day, kind)
+        found = self._containing.get(key)
+        if found is None:
+            found = next((p for p in self.periods if p.kind is kind and p.start <= day < p.end), None)
+            if found is None:
+                raise LookupError(f"no {kind.value} period contains {day}")
+            self._containing[key] = found
+        return found
 
     def months_of(self, outer: Period) -> list[Period]:
-        """The months inside `outer`, in order."""
-        return sorted(
-            (p for p in self.periods if p.kind is PeriodKind.MONTH and outer.start <= p.start < outer.end),
-            key=lambda p: p.start,
-        )
+        """The months inside `outer`, in order (computed once per period)."""
+        found = self._months.get(outer.name)
+        if found is None:
+            found = self._months[outer.name] = sorted(
+                (p for p in self.periods if p.kind is PeriodKind.MONTH and outer.start <= p.start < outer.end),
+                key=lambda p: p.start,
+            )
+        return found
 
     def months_to_date(self) -> list[Period]:
         """The months of the fiscal year up to and including the paid month."""

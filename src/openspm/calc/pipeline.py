@@ -197,7 +197,7 @@ class EngineCredits:
         return grouped
 
 
-def _payees(inputs: Inputs, plan: PlanInForce, ctx: RunContext) -> list[PayeeFacts]:
+def payees_on_plan(inputs: Inputs, plan: PlanInForce, ctx: RunContext) -> list[PayeeFacts]:
     """Payees assigned to the plan at any time in the paid month, with their parameters."""
     assignments = inputs.get("plan_assignments").to_pylist()
     payees = {p["id"]: p for p in inputs.get("payees").to_pylist()}
@@ -231,7 +231,7 @@ def _payees(inputs: Inputs, plan: PlanInForce, ctx: RunContext) -> list[PayeeFac
     return facts
 
 
-def _quotas(inputs: Inputs) -> dict[tuple[int, str, str], Decimal]:
+def quotas_of(inputs: Inputs) -> dict[tuple[int, str, str], Decimal]:
     return {(q["payee_id"], q["measure"], q["period"]): q["amount"] for q in inputs.get("quotas").to_pylist()}
 
 
@@ -321,8 +321,8 @@ def run_plan(ctx: RunContext, plan: PlanInForce, inputs: Inputs, results: Result
     values: MeasureValues = measure(ctx, plan, held)
     results.timings[f"{plan.plan_id}: measure"] = time.perf_counter() - clock
     clock = time.perf_counter()
-    payees = _payees(inputs, plan, ctx)
-    data = PlanData(payees=payees, quotas=_quotas(inputs), credits=EngineCredits(con, held))
+    payees = payees_on_plan(inputs, plan, ctx)
+    data = PlanData(payees=payees, quotas=quotas_of(inputs), credits=EngineCredits(con, held))
     results.earnings.extend(incent(ctx, plan, values, data))
     _collect_measures(ctx, plan, payees, values, results)
     if held is not None:

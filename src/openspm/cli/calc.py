@@ -80,7 +80,7 @@ def run_command(
 
     summaries: list[RunSummary] = []
     with user_errors():
-        on_engine = _engine_keyword(engine)
+        backend = _engine(engine)
         store = open_store()
         months = list(period)
         if year is not None or every:
@@ -102,7 +102,7 @@ def run_command(
                     bar.update(task, stage=text)
 
                 summaries.append(
-                    run_period(store, month, actor=actor(), payees=payee or None, on_stage=stage, **on_engine)
+                    run_period(store, month, actor=actor(), payees=payee or None, on_stage=stage, backend=backend)
                 )
                 bar.advance(task)
                 if not as_json:
@@ -111,11 +111,11 @@ def run_command(
         print_json([s.as_dict() for s in summaries] if len(summaries) > 1 else summaries[0].as_dict())
 
 
-def _engine_keyword(engine: str | None) -> dict[str, str]:
-    """{"backend": name} for `run_period` when --engine was given (checked: duckdb or spark), else {}."""
+def _engine(engine: str | None) -> str | None:
+    """The --engine name, checked (duckdb or spark); None leaves the choice to OPENSPM_ENGINE, else DuckDB."""
     from openspm.engine.backends import engine_name
 
-    return {} if engine is None else {"backend": engine_name(engine)}
+    return None if engine is None else engine_name(engine)
 
 
 def _print_summary(summary: Any, verbose: bool) -> None:

@@ -10,6 +10,7 @@ spells both casts out.
 
 from __future__ import annotations
 
+import os
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
@@ -25,8 +26,19 @@ _QUANTUM = Decimal(1).scaleb(-12)
 
 
 def connect() -> Any:
-    """A fresh in-memory DuckDB connection through Ibis."""
-    return ibis.duckdb.connect()
+    """A fresh in-memory DuckDB connection through Ibis.
+
+    `OPENSPM_ENGINE_MEMORY` (e.g. `1.5GB`) caps DuckDB's memory; beyond it, joins and aggregations spill to
+    `OPENSPM_ENGINE_TEMP` (default: DuckDB's own temporary folder). `OPENSPM_ENGINE_THREADS` sets threads.
+    """
+    settings: dict[str, Any] = {}
+    if os.environ.get("OPENSPM_ENGINE_MEMORY"):
+        settings["memory_limit"] = os.environ["OPENSPM_ENGINE_MEMORY"]
+    if os.environ.get("OPENSPM_ENGINE_TEMP"):
+        settings["temp_directory"] = os.environ["OPENSPM_ENGINE_TEMP"]
+    if os.environ.get("OPENSPM_ENGINE_THREADS"):
+        settings["threads"] = int(os.environ["OPENSPM_ENGINE_THREADS"])
+    return ibis.duckdb.connect(**settings)
 
 
 def mul(a: Any, b: Any) -> Any:

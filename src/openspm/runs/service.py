@@ -255,7 +255,7 @@ class RunSummary:
         }
 
 
-def _context(session: Session, period_name: str, backend: str | None = None) -> RunContext:
+def run_context(session: Session, period_name: str, backend: str | None = None) -> RunContext:
     periods = calendar_periods(session)
     month = next((p for p in periods if p.name == period_name), None)
     if month is None:
@@ -279,7 +279,7 @@ def compute(
 ) -> tuple[RunContext, Results, dict[str, int]]:
     """Run the pipeline for a month on the store's data (reads only), on `backend` (duckdb, spark; default
     from OPENSPM_ENGINE)."""
-    ctx = _context(session, period_name, backend)
+    ctx = run_context(session, period_name, backend)
     attributes: dict[str, list[str]] = {}
     for plan in ctx.plans:
         for kind, names in attributes_used(plan.document).items():

@@ -140,14 +140,15 @@ def read_monthly(
         column, numbers = table[f"v__{m.name}"].to_pylist(), table[f"n__{m.name}"].to_pylist()
         for payee_id, month, value, n in zip(payees, months, column, numbers, strict=True):
             if n:
-                add(m.name, payee_id, month, value if value is not None else ZERO, n)
+                add(m.name, payee_id, month, value if value is not None else ZERO, int(n))
     for name in spifs:
         deals_key, units_key = spif_keys(name)
         deals, units = table[f"d__{name}"].to_pylist(), table[f"u__{name}"].to_pylist()
         for payee_id, month, d, u in zip(payees, months, deals, units, strict=True):
-            if d or u:
-                add(deals_key, payee_id, month, Decimal(d or 0), 0)
-                add(units_key, payee_id, month, u if u is not None else ZERO, 0)
+            if d:
+                add(deals_key, payee_id, month, Decimal(d), 0)
+            if u:
+                add(units_key, payee_id, month, u, 0)
     return dict(values), dict(counts)
 
 
