@@ -20,10 +20,10 @@ import pyarrow.compute as pc
 from openspm.calc.context import PlanInForce, RunContext
 from openspm.calc.inputs import ATTRIBUTE_TABLES, Inputs
 from openspm.calc.stages.classify import classify
-from openspm.calc.stages.credit import LINE_COLUMNS, credit
+from openspm.calc.stages.credit import EXTRA_LINE_COLUMNS, LINE_COLUMNS, credit
 from openspm.calc.stages.incent import Earning, PayeeFacts, PlanData, incent, parameters_of
 from openspm.calc.stages.measure import MeasureValues, counts_toward, flag_measures, measure
-from openspm.engine.execute import drop, fetch, materialize, source
+from openspm.engine.execute import fetch, materialize, source
 from openspm.plan.expr import parse
 from openspm.plan.load import plan_expressions
 from openspm.plan.models import LookupRate, PlanDocument, Spif, TieredRate
@@ -135,7 +135,8 @@ def _credit_rows(table: pa.Table) -> list[dict[str, Any]]:
     `env` (the credit's expression names, for expressions evaluated in Python) is built
     only when a rule asks for it, through `credit_env`.
     """
-    columns = {name: table[name].to_pylist() for name in ROW_COLUMNS}
+    nothing = [None] * table.num_rows
+    columns = {name: table[name].to_pylist() if name in table.column_names else nothing for name in ROW_COLUMNS}
     dotted = table.select([n for n in table.column_names if "__" in n and not n.startswith(("in__", "cf__"))])
     rows = []
     plan_amounts, plan_lists = columns["plan_amount"], columns["plan_list_amount"]
@@ -167,6 +168,23 @@ def _credit_rows(table: pa.Table) -> list[dict[str, Any]]:
     return rows
 
 
+def with_names(credits: Any, t: dict[str, Any]) -> Any:
+    """Credits with the external ids people read: `transaction__id`, `original` (the original's id for a
+    return) and `payee__id`. The credit tables carry only internal ids; names are joined where credits are
+    shown (the stored month, per-transaction rules), not for every credit of the year."""
+    tx = t["transactions"]
+    if "transaction__id" not in credits.columns:
+        names = tx.select(n_tx=tx.id, transaction__id=tx.external_id, n_original=tx.original_id)
+        credits = credits.left_join(names, credits.transaction_id == names.n_tx).drop("n_tx")
+        originals = tx.select(n_o=tx.id, original=tx.external_id)
+        credits = credits.left_join(originals, credits.n_original == originals.n_o).drop("n_o", "n_original")
+    if "payee__id" not in credits.columns:
+        payees = t["payees"]
+        names = payees.select(n_payee=payees.id, payee__id=payees.external_id)
+        credits = credits.left_join(names, credits.payee_id == names.n_payee).drop("n_payee")
+    return credits
+
+
 class EngineCredits:
     """A plan's credits held by the engine, read back per flag on first use (the `CreditRows` of incent).
 
@@ -174,8 +192,8 @@ class EngineCredits:
     month in Python. Plans without per-transaction rules never fetch a credit.
     """
 
-    def __init__(self, con: Any, credits: Any | None) -> None:
-        self.con, self.credits = con, credits
+    def __init__(self, con: Any, credits: Any | None, t: dict[str, Any]) -> None:
+        self.con, self.credits, self.t = con, credits, t
         self._by_flag: dict[str, dict[int, dict[str, list[dict[str, Any]]]]] = {}
 
     def rows(self, flag: str, payee_id: int, months: set[str]) -> list[dict[str, Any]]:
@@ -190,7 +208,8 @@ class EngineCredits:
     def _fetch(self, flag: str) -> dict[int, dict[str, list[dict[str, Any]]]]:
         t = self.credits
         assert t is not None
-        table = fetch(self.con, t.filter(t[flag]).order_by(["payee_id", "date", "transaction_id", "role", "level"]))
+        flagged = with_names(t.filter(t[flag]), self.t)
+        table = fetch(self.con, flagged.order_by(["payee_id", "date", "transaction_id", "role", "level"]))
         grouped: dict[int, dict[str, list[dict[str, Any]]]] = {}
         for row in _credit_rows(table):
             grouped.setdefault(row["payee_id"], {}).setdefault(row["month"], []).append(row)
@@ -261,10 +280,10 @@ def _report_bad_splits(ctx: RunContext, t: dict[str, Any], bad_splits: Any) -> N
         )
 
 
-def _stored_credits(con: Any, credits: Any, month: str) -> pa.Table:
+def _stored_credits(con: Any, credits: Any, t: dict[str, Any], month: str) -> pa.Table:
     """The paid month's credits in the columns the store keeps (`STORED_CREDIT_COLUMNS`), plus `measures`:
     the names of the measures each counts toward, comma-separated."""
-    mine = credits.filter(credits.month == month)
+    mine = with_names(credits.filter(credits.month == month), t)
     flags = [c for c in mine.columns if c.startswith("in__")]
     view = mine.select(
         **{name: mine[column] for name, column in STORED_CREDIT_COLUMNS.items()}, **{f: mine[f] for f in flags}
@@ -290,7 +309,7 @@ def plan_credits(ctx: RunContext, plan: PlanInForce, t: dict[str, Any], hold: bo
     wanted = frozenset(name.replace(".", "__") for name in names_used(plan.document))
     classified = classify(ctx, plan, t, attributes, with_list_amount="list_amount" in extras)
     if hold:
-        keep = LINE_COLUMNS | wanted | {"external_id", "currency"}
+        keep = LINE_COLUMNS | wanted | set(EXTRA_LINE_COLUMNS.values()) | {"external_id", "currency", "fx_rate"}
         classified = materialize(ctx.con, classified.select(*[c for c in classified.columns if c in keep]))
         _report_missing_fx(ctx, plan, classified)
     credits, bad_splits = credit(ctx, plan, t, classified, attributes, extras, wanted, hold=hold)
@@ -311,22 +330,18 @@ def run_plan(ctx: RunContext, plan: PlanInForce, inputs: Inputs, results: Result
     clock = time.perf_counter()
     con = ctx.con
     t = {name: source(con, name, inputs.source(name)) for name in INPUT_TABLES}
-    credits = plan_credits(ctx, plan, t)
-    held = None
-    if credits is not None:
-        held = materialize(con, credits)
-        results.add_credits(_stored_credits(con, held, ctx.period.name))
+    held = plan_credits(ctx, plan, t)  # direct credits and roll-up levels are held; the rest streams
+    if held is not None:
+        results.add_credits(_stored_credits(con, held, t, ctx.period.name))
     results.timings[f"{plan.plan_id}: classify+credit"] = time.perf_counter() - clock
     clock = time.perf_counter()
     values: MeasureValues = measure(ctx, plan, held)
     results.timings[f"{plan.plan_id}: measure"] = time.perf_counter() - clock
     clock = time.perf_counter()
     payees = payees_on_plan(inputs, plan, ctx)
-    data = PlanData(payees=payees, quotas=quotas_of(inputs), credits=EngineCredits(con, held))
+    data = PlanData(payees=payees, quotas=quotas_of(inputs), credits=EngineCredits(con, held, t))
     results.earnings.extend(incent(ctx, plan, values, data))
     _collect_measures(ctx, plan, payees, values, results)
-    if held is not None:
-        drop(con, held)
     results.timings[f"{plan.plan_id}: incent"] = time.perf_counter() - clock
 
 

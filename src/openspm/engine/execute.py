@@ -42,17 +42,6 @@ def materialize(con: Any, expr: Any, prefix: str = "openspm") -> Any:
     return cached.cache()
 
 
-def drop(con: Any, table: Any) -> None:
-    """Release a table made by `materialize` (best effort: a failed drop only keeps memory longer)."""
-    try:
-        if backend_name(con) == "duckdb":
-            con.drop_table(table.get_name(), force=True)
-        else:
-            table.release()
-    except Exception:  # releasing is an optimisation, never an error
-        return
-
-
 def source(con: Any, name: str, value: pa.Table | Path | str) -> Any:
     """An Ibis table over an input: an Arrow table (in memory) or a Parquet file or folder the backend reads."""
     if isinstance(value, pa.Table):

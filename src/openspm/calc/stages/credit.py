@@ -172,17 +172,21 @@ def direct_credits(ctx: RunContext, plan: PlanInForce, t: dict[str, Any], lines:
     return direct, bad_splits
 
 
-def _with_payees(credits: Any, payees: Any, attributes: list[str]) -> Any:
-    p = payees.select(
-        payee_id=payees.id,
-        payee__id=payees.external_id,
-        payee__name=payees.name,
-        payee__region=payees.region,
-        payee__role=payees.role,
-        payee__seniority=payees.seniority,
+def _with_payees(credits: Any, payees: Any, attributes: list[str], wanted: frozenset[str] | None = None) -> Any:
+    """Credits with the payee's columns (`payee__region`, ...): all of them, or only those in `wanted`."""
+    columns = {
+        "payee__id": payees.external_id,
+        "payee__name": payees.name,
+        "payee__region": payees.region,
+        "payee__role": payees.role,
+        "payee__seniority": payees.seniority,
         **{f"payee__attributes__{a}": payees[f"attr_{a}"] for a in attributes},
-    )
-    return credits.join(p, "payee_id")
+    }
+    if wanted is not None:
+        columns = {name: value for name, value in columns.items() if name in wanted}
+    if not columns:
+        return credits
+    return credits.join(payees.select(payee_id=payees.id, **columns), "payee_id")
 
 
 def _resolver(table: Any) -> Any:
@@ -195,10 +199,18 @@ def _resolver(table: Any) -> Any:
 
 LINE_COLUMNS = frozenset(
     {
-        "id", "basis_owner", "basis_id", "basis_account", "basis_date", "date", "month", "plan_amount",
-        "plan_list_amount", "quantity", "fx_rate", "original", "transaction__id", "transaction__type",
+        "id",
+        "basis_owner",
+        "basis_id",
+        "basis_account",
+        "basis_date",
+        "date",
+        "month",
+        "plan_amount",
+        "transaction__type",
     }
-)  # fmt: skip
+)
+EXTRA_LINE_COLUMNS = {"quantity": "quantity", "list_amount": "plan_list_amount"}
 
 
 def credit(
@@ -213,8 +225,9 @@ def credit(
 ) -> tuple[Any, Any]:
     """CREDITS for `plan` (see the module docstring), and the lines with bad splits.
 
-    `wanted` names the line columns (`product__family`, ...) the plan's expressions read; the others are
-    dropped before crediting (None keeps them all). Direct credits and each roll-up level are materialised
+    `wanted` names the line and payee columns (`product__family`, `payee__region`, ...) the plan's
+    expressions read; the others are dropped before crediting (None keeps them all), so the credits carry
+    ids, not names (`with_names` adds the transaction's and payee's external ids where they are shown). Direct credits and each roll-up level are materialised
     on the engine (`hold`), so later levels read them instead of recomputing them; payee columns are joined
     once.
     """
@@ -225,14 +238,15 @@ def credit(
     crediting = plan.document.crediting
     lines = lines.filter(lines.fx_rate.notnull())
     if wanted is not None:
-        lines = lines.select(*[c for c in lines.columns if c in LINE_COLUMNS or c in wanted])
+        narrow = LINE_COLUMNS | wanted | {EXTRA_LINE_COLUMNS[e] for e in extras}
+        lines = lines.select(*[c for c in lines.columns if c in narrow])
     direct, bad_splits = direct_credits(ctx, plan, t, lines)
     if direct is None:
         return None, bad_splits
     payees = t["payees"]
     payee_attrs = attributes.get("payee", [])
     if crediting.adjustments:  # conditions may read the payee
-        direct = _with_payees(direct, payees, payee_attrs)
+        direct = _with_payees(direct, payees, payee_attrs, wanted)
         resolve = _resolver(direct)
         cases = [(to_ibis(parse(a.when), resolve), ibis.literal(a.share).cast(MONEY)) for a in crediting.adjustments]
         direct = direct.mutate(share=mul(direct.share, ibis.cases(*cases, else_=ibis.literal(1).cast(MONEY))))
@@ -304,7 +318,7 @@ def credit(
     assigned = credits.join(
         a, [credits.payee_id == a.a_payee, a.a_from <= credits.date, a.a_to.isnull() | (credits.date < a.a_to)]
     )
-    assigned = _with_payees(assigned.select(*columns), payees, payee_attrs)
+    assigned = _with_payees(assigned.select(*columns), payees, payee_attrs, wanted)
     nothing = ibis.null().cast(MONEY)
     return assigned.mutate(
         plan=ibis.literal(plan.plan_id),
