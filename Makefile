@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet -e '.[dev,spark]'
 	@touch $(STAMP)
 
 demo: $(STAMP)  ## Generate the demo company, run its plans for every month, serve the web app
@@ -17,7 +17,7 @@ demo: $(STAMP)  ## Generate the demo company, run its plans for every month, ser
 	$(BIN)/openspm run --all
 	$(BIN)/openspm serve
 
-test: $(STAMP)  ## Run the test suite (SQLite; also PostgreSQL when OPENSPM_TEST_DATABASE_URL is set)
+test: $(STAMP)  ## Run the test suite (SQLite; also PostgreSQL when OPENSPM_TEST_DATABASE_URL is set; Spark parity needs Java)
 	$(BIN)/python -m pytest -q
 
 lint: $(STAMP)  ## ruff format check, ruff check, mypy strict, import-linter layer contract

@@ -2,7 +2,7 @@
 
 `SparkExtensions` is mixed into `ibis.backends.pyspark.Backend` by
 `openspm.engine.backends.connect("spark")` (this module imports no pyspark, so
-it loads without the spark extra). It changes four things:
+it loads without the spark extra). What it changes:
 
 - Arrow in: an Arrow table (an `ibis.memtable` or `create_table(name, arrow)`)
   becomes a Spark DataFrame straight from Arrow. Ibis goes through pandas,
@@ -13,6 +13,9 @@ it loads without the spark extra). It changes four things:
   temporary view (of the Arrow data, or of the query, cached), as DuckDB's
   temporary tables; `drop_table` drops it. Ibis's PySpark backend refuses
   `temp=True`.
+- Types of what is held: a temporary table, a view and a `.cache()` keep the
+  column types Ibis gave the expression, as DuckDB's tables do (Spark would
+  type `row_number()` as int32 and a literal 0 as int32, not int64 and int8).
 - `.cache()` registers the in-memory tables its query reads first (Ibis
   compiles it without them), and `disconnect()` releases this connection's
   views and cached data without stopping the process's shared SparkSession.
@@ -104,6 +107,19 @@ class SparkExtensions:
             df = df.cache()
         df.createOrReplaceTempView(name)
         self._frames()[name] = df if computed else None
+        return self.table(name)  # type: ignore[attr-defined]
+
+    def create_view(self, name: str, /, obj: Any, *, database: Any = None, overwrite: bool = False) -> Any:
+        """A temporary view of the query, its columns typed as Ibis typed the expression (see `_typed`).
+
+        Spark would type the view itself: `ibis.literal(0)` becomes int32 where DuckDB keeps int8, and a
+        later union with the same literal then fails ("Table schemas must be equal for set operations").
+        """
+        if database is not None:
+            return super().create_view(name, obj, database=database, overwrite=overwrite)  # type: ignore[misc]
+        if not overwrite and self._session.catalog.tableExists(name):
+            raise ValueError(f"view {name!r} already exists; pass overwrite=True to replace it")
+        self._dataframe(obj, None)[0].createOrReplaceTempView(name)
         return self.table(name)  # type: ignore[attr-defined]
 
     def _release(self, name: str) -> None:

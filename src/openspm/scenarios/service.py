@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from sqlalchemy import select
+from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from openspm.core.errors import InvalidInput
@@ -113,6 +113,30 @@ def _plan_files(folder: Path) -> list[Path]:
     return files
 
 
+def load_store(folder: Path, tmp: Path) -> tuple[Engine, list[str]]:
+    """A migrated SQLite store in `tmp` holding the scenario's calendar, plans and inputs (through the real
+    importer), and the import's rejected rows as text."""
+    spec = _spec(folder)
+    store = make_engine(f"sqlite:///{tmp / 'scenario.db'}")
+    migrate(store)
+    calendar = spec.get("calendar", {})
+    create_calendar(
+        store, "fiscal", int(calendar.get("start_month", 1)), calendar.get("years", [2025]), actor="scenario"
+    )
+    rejects: list[str] = []
+    plans_added = False
+    for kind in KINDS:
+        if kind == "plan_assignments" and not plans_added:
+            for path in _plan_files(folder):
+                add_plan(store, path, actor="scenario")
+            plans_added = True
+        path = folder / "inputs" / f"{kind}.csv"
+        if path.exists():
+            report = import_file(store, kind, path, actor="scenario", rejects_path=tmp / f"{kind}.rejected.csv")
+            rejects += [str(i) for i in report.issues]
+    return store, rejects
+
+
 def run_scenario(folder: Path, out: Path | None = None, engine: str | None = None) -> ScenarioOutput:
     """Load, run and write a scenario's outputs (see the module docstring).
 
@@ -125,24 +149,7 @@ def run_scenario(folder: Path, out: Path | None = None, engine: str | None = Non
     out = (out or folder / "actual").resolve()
     result = ScenarioOutput(folder, out)
     with tempfile.TemporaryDirectory() as tmp:
-        store = make_engine(f"sqlite:///{Path(tmp) / 'scenario.db'}")
-        migrate(store)
-        calendar = spec.get("calendar", {})
-        create_calendar(
-            store, "fiscal", int(calendar.get("start_month", 1)), calendar.get("years", [2025]), actor="scenario"
-        )
-        plans_added = False
-        for kind in KINDS:
-            if kind == "plan_assignments" and not plans_added:
-                for path in _plan_files(folder):
-                    add_plan(store, path, actor="scenario")
-                plans_added = True
-            path = folder / "inputs" / f"{kind}.csv"
-            if path.exists():
-                report = import_file(
-                    store, kind, path, actor="scenario", rejects_path=Path(tmp) / f"{kind}.rejected.csv"
-                )
-                result.import_rejects += [str(i) for i in report.issues]
+        store, result.import_rejects = load_store(folder, Path(tmp))
         issues: list[dict[str, str]] = [
             {"period": "", "stage": "import", "subject": r.split(":")[0], "value": "", "reason": r}
             for r in result.import_rejects

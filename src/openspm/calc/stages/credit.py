@@ -227,9 +227,9 @@ def credit(
 
     `wanted` names the line and payee columns (`product__family`, `payee__region`, ...) the plan's
     expressions read; the others are dropped before crediting (None keeps them all), so the credits carry
-    ids, not names (`with_names` adds the transaction's and payee's external ids where they are shown). Direct credits and each roll-up level are materialised
-    on the engine (`hold`), so later levels read them instead of recomputing them; payee columns are joined
-    once.
+    ids, not names (the pipeline's `with_names` adds the external ids where credits are shown). Direct
+    credits and each roll-up level are materialised on the engine (`hold`), so later levels read them
+    instead of recomputing them; payee columns are joined once.
     """
 
     def keep(table: Any) -> Any:
