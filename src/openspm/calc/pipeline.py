@@ -23,6 +23,7 @@ from openspm.calc.stages.classify import classify
 from openspm.calc.stages.credit import EXTRA_LINE_COLUMNS, LINE_COLUMNS, credit
 from openspm.calc.stages.incent import Earning, PayeeFacts, PlanData, incent, parameters_of
 from openspm.calc.stages.measure import MeasureValues, counts_toward, flag_measures, measure
+from openspm.core.period import Period, PeriodKind
 from openspm.engine.execute import fetch, materialize, source
 from openspm.plan.expr import parse
 from openspm.plan.load import plan_expressions
@@ -168,15 +169,18 @@ def _credit_rows(table: pa.Table) -> list[dict[str, Any]]:
     return rows
 
 
-def with_names(credits: Any, t: dict[str, Any]) -> Any:
+def with_names(credits: Any, t: dict[str, Any], month: Period | None = None) -> Any:
     """Credits with the external ids people read: `transaction__id`, `original` (the original's id for a
     return) and `payee__id`. The credit tables carry only internal ids; names are joined where credits are
-    shown (the stored month, per-transaction rules), not for every credit of the year."""
+    shown (the stored month, per-transaction rules), not for every credit of the year. Credits of one
+    `month` read only that month's transactions (and the originals they name)."""
     tx = t["transactions"]
     if "transaction__id" not in credits.columns:
-        names = tx.select(n_tx=tx.id, transaction__id=tx.external_id, n_original=tx.original_id)
+        dated = tx if month is None else tx.filter(tx.date >= month.start, tx.date < month.end)
+        names = dated.select(n_tx=dated.id, transaction__id=dated.external_id, n_original=dated.original_id)
         credits = credits.left_join(names, credits.transaction_id == names.n_tx).drop("n_tx")
-        originals = tx.select(n_o=tx.id, original=tx.external_id)
+        named = tx if month is None else tx.filter(tx.id.isin(dated.original_id))
+        originals = named.select(n_o=named.id, original=named.external_id)
         credits = credits.left_join(originals, credits.n_original == originals.n_o).drop("n_o", "n_original")
     if "payee__id" not in credits.columns:
         payees = t["payees"]
@@ -280,10 +284,10 @@ def _report_bad_splits(ctx: RunContext, t: dict[str, Any], bad_splits: Any) -> N
         )
 
 
-def _stored_credits(con: Any, credits: Any, t: dict[str, Any], month: str) -> pa.Table:
+def _stored_credits(con: Any, credits: Any, t: dict[str, Any], month: Period) -> pa.Table:
     """The paid month's credits in the columns the store keeps (`STORED_CREDIT_COLUMNS`), plus `measures`:
     the names of the measures each counts toward, comma-separated."""
-    mine = with_names(credits.filter(credits.month == month), t)
+    mine = with_names(credits.filter(credits.month == month.name), t, month)
     flags = [c for c in mine.columns if c.startswith("in__")]
     view = mine.select(
         **{name: mine[column] for name, column in STORED_CREDIT_COLUMNS.items()}, **{f: mine[f] for f in flags}
@@ -332,7 +336,7 @@ def run_plan(ctx: RunContext, plan: PlanInForce, inputs: Inputs, results: Result
     t = {name: source(con, name, inputs.source(name)) for name in INPUT_TABLES}
     held = plan_credits(ctx, plan, t)  # direct credits and roll-up levels are held; the rest streams
     if held is not None:
-        results.add_credits(_stored_credits(con, held, t, ctx.period.name))
+        results.add_credits(_stored_credits(con, held, t, ctx.period))
     results.timings[f"{plan.plan_id}: classify+credit"] = time.perf_counter() - clock
     clock = time.perf_counter()
     values: MeasureValues = measure(ctx, plan, held)
@@ -393,9 +397,7 @@ def _measured_periods(ctx: RunContext, plan: PlanDocument) -> list[Any]:
     return found
 
 
-def _period_kind(value: str) -> Any:
-    from openspm.core.period import PeriodKind
-
+def _period_kind(value: str) -> PeriodKind:
     return PeriodKind(value)
 
 
