@@ -162,7 +162,8 @@ def connect_spark() -> Any:
     except Exception:  # Spark Connect sessions may not offer child sessions: share the one session
         session = shared
     for key, value in {**SQL_CONF, **_sql_overrides()}.items():
-        session.conf.set(key, value)
+        if session.conf.isModifiable(key):  # static settings (spark.sql.extensions ...) hold for every session
+            session.conf.set(key, value)
     backend: Any = _spark_backend_class()()
     return backend.connect(session)
 
