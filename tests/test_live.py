@@ -26,7 +26,7 @@ from openspm.store.db import make_engine, migrate
 from openspm.store.models import Base
 from tests.conftest import PG_URL
 
-# Reps R1, R2 (manager M1) and R3 (manager M2); M1 and M2 report to D1: two roll-up levels. Tiers on
+# Reps R1, R2 (manager M1) and R3 (manager M2); M1 and M2 report to D1: two roll-up levels. T3 is split 60/40. Tiers on
 # year-to-date attainment with a cap, paid as a true-up that claws; a quarterly bonus; a SPIF with a filter
 # and a window; a deal count. EUR deals convert at a dated rate.
 PLAN = """
@@ -36,7 +36,7 @@ name: Live plan
 currency: USD
 effective_from: 2025-01-01
 crediting:
-  direct: {sources: [owner, account]}
+  direct: {sources: [owner, splits, account]}
   rollup: {levels: 2}
 measures:
   - {name: bookings, sum: amount, roles: [direct, rollup]}
@@ -81,6 +81,7 @@ FILES = {
     "T1,2025-01-10,sale,A1,S1,40000,USD,,\nT2,2025-02-03,sale,A2,C1,25000,EUR,,\n"
     "T3,2025-02-20,sale,A3,C1,15000.50,USD,,\nT4,2025-03-05,sale,A4,S1,60000,USD,,\n"
     "T5,2025-03-07,sale,A1,C1,5000,USD,R2,\n",
+    "transaction_splits": "transaction,payee,role,share\nT3,R1,owner,0.6\nT3,R3,owner,0.4\n",
     "plan_assignments": "payee,plan,effective_from,target_incentive\n"
     + "".join(f"{p},live,2025-01-01,{ti}\n" for p, ti in [("D1", 30000), ("M1", 20000), ("M2", 20000)])
     + "".join(f"{p},live,2025-01-01,10000\n" for p in ("R1", "R2", "R3")),
@@ -101,7 +102,7 @@ def build(engine: Engine, folder: Path) -> None:
     plan = folder / "plan.yaml"
     plan.write_text(textwrap.dedent(PLAN).lstrip(), encoding="utf-8")
     order = ["payees", "reporting_lines", "accounts", "account_assignments", "products", "fx_rates"]
-    for kind in [*order, "transactions"]:
+    for kind in [*order, "transactions", "transaction_splits"]:
         path = folder / f"{kind}.csv"
         path.write_text(FILES[kind], encoding="utf-8")
         assert import_file(engine, kind, path, actor="test").rejected == 0, kind

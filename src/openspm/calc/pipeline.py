@@ -265,7 +265,8 @@ INPUT_TABLES = (
 
 
 def _report_missing_fx(ctx: RunContext, plan: PlanInForce, classified: Any) -> None:
-    missing = fetch(ctx.con, classified.filter(classified.fx_rate.isnull()).select("external_id", "currency", "date"))
+    lacking = classified.filter(classified.fx_rate.isnull())
+    missing = fetch(ctx.con, lacking.select("external_id", "currency", "date").order_by(["date", "external_id"]))
     for tx, currency, day in zip(*(missing[c].to_pylist() for c in ("external_id", "currency", "date")), strict=True):
         ctx.issue(
             "classify", tx, f"no FX rate from {currency} to {plan.document.currency} on or before {day}; not credited"

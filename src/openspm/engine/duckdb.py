@@ -31,7 +31,9 @@ def connect() -> Any:
     `OPENSPM_ENGINE_MEMORY` (e.g. `1.5GB`) caps DuckDB's memory; beyond it, joins and aggregations spill to
     `OPENSPM_ENGINE_TEMP` (default: DuckDB's own temporary folder). `OPENSPM_ENGINE_THREADS` sets threads.
     """
-    settings: dict[str, Any] = {}
+    # The pipeline orders every result it reads, so DuckDB need not keep insertion order: without it,
+    # materialised tables and aggregates can spill to disk under a memory cap.
+    settings: dict[str, Any] = {"preserve_insertion_order": False}
     if os.environ.get("OPENSPM_ENGINE_MEMORY"):
         settings["memory_limit"] = os.environ["OPENSPM_ENGINE_MEMORY"]
     if os.environ.get("OPENSPM_ENGINE_TEMP"):

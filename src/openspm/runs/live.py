@@ -54,6 +54,7 @@ from openspm.runs.service import earning_row, load_inputs, run_context, run_peri
 from openspm.store import models as m
 
 ZERO = Decimal(0)
+BY_ACCOUNT = {"accounts": "id", "account_assignments": "account_id", "account_territories": "account_id"}
 Key = tuple[str, int, int, str, str]  # plan, version, payee id, month, measure (or SPIF key)
 
 
@@ -115,6 +116,9 @@ class LiveEngine:
             self.inputs = load_inputs(session, start, start, self.attributes)  # no transactions: they come per change
         self.window = {p.name for p in self.ctx.months_to_date()}
         self.quotas = quotas_of(self.inputs)
+        self.facts = {  # each plan's payees in the month, by id
+            (p.plan_id, p.version): {f.id: f for f in payees_on_plan(self.inputs, p, self.ctx)} for p in self.ctx.plans
+        }
         self.raw = self.ctx.con.con  # the DuckDB connection under Ibis
         self._register()
         self.queries = {(p.plan_id, p.version): self._compile(p) for p in self.ctx.plans}
@@ -122,17 +126,33 @@ class LiveEngine:
     # --- setup ----------------------------------------------------------------------------------
 
     def _register(self) -> None:
-        """Every input as a DuckDB table named `live_<input>`; transactions start empty."""
+        """Every input as a DuckDB table named `live_<input>`; transactions start empty. The tables keyed
+        by account (200,000 rows in a large company) are views limited to the accounts of the transactions
+        at hand, so a query reads a few rows of them instead of hashing them whole."""
         for name in INPUT_TABLES:
             table = self.inputs.get(name) if name != "transactions" else self._transactions_table([])
             self.raw.register(f"arrow_{name}", table)
-            statement = f"CREATE OR REPLACE TABLE live_{name} AS SELECT * FROM arrow_{name}"  # noqa: S608 - fixed names
-            self.raw.execute(statement)
+            target = f"live_all_{name}" if name in BY_ACCOUNT or name == "splits" else f"live_{name}"
+            self.raw.execute(f"CREATE OR REPLACE TABLE {target} AS SELECT * FROM arrow_{name}")  # noqa: S608
             self.raw.unregister(f"arrow_{name}")
+        # Splits of the transactions at hand, and again under the negated ids the old versions carry.
+        self.raw.execute(
+            "CREATE OR REPLACE VIEW live_splits AS "
+            "SELECT transaction_id, payee_id, role, share FROM live_all_splits "
+            "WHERE transaction_id IN (SELECT id FROM live_transactions) UNION ALL "
+            "SELECT -transaction_id AS transaction_id, payee_id, role, share FROM live_all_splits "
+            "WHERE -transaction_id IN (SELECT id FROM live_transactions)"
+        )
+        for name, key in BY_ACCOUNT.items():
+            self.raw.execute(
+                f"CREATE OR REPLACE VIEW live_{name} AS SELECT * FROM live_all_{name} "  # noqa: S608 - fixed names
+                f"WHERE {key} IN (SELECT account_id FROM live_transactions)"
+            )
 
     def _compile(self, plan: PlanInForce) -> str | None:
         """The SQL of a plan's per-transaction contributions over `live_transactions` (None: nobody is
-        credited by any source). Run once through Ibis first so the calendar's in-memory table is known."""
+        credited by any source). Run once through Ibis first so the calendar's in-memory table is known.
+        (Not a prepared statement: DuckDB would plan it for the empty table it sees at preparation.)"""
         con = self.ctx.con
         t = {name: con.table(f"live_{name}") for name in INPUT_TABLES}
         credits = plan_credits(self.ctx, plan, t, hold=False)
@@ -152,11 +172,11 @@ class LiveEngine:
             return LiveUpdate(self.month, [], [], [], 0.0)
         with Session(self.engine) as session, session.begin():
             ids = _existing_ids(session, [c.external_id for c in changes])
-            affected = _with_dependants(session, list(ids.values()))
-            before = self._contributions(self._load(session, affected), affected)
+            old_ids = _with_dependants(session, list(ids.values()))
+            old = self._load(session, old_ids)
             written = _write(session, changes, actor)
-            affected = _with_dependants(session, sorted(set(affected) | set(written)))
-            after = self._contributions(self._load(session, affected), affected)
+            new_ids = _with_dependants(session, sorted(set(old_ids) | set(written)))
+            before, after = self._contributions(old, old_ids, self._load(session, new_ids), new_ids)
             delta = _difference(after, before)
             touched = sorted({key[2] for key in delta})
             fallback = [p for p in self.ctx.plans if needs_credit_rows(p)]
@@ -203,38 +223,47 @@ class LiveEngine:
             {a: [(r.attributes or {}).get(a) for r in rows] for a in names},
         )
 
-    def _contributions(self, transactions: pa.Table, ids: list[int]) -> dict[Key, tuple[Decimal, int]]:
-        """(plan, version, payee, month, measure) → (value, credits) that the transactions `ids` add, in the
-        window. `transactions` also holds their originals (a return is credited like its original), whose
-        own contributions are not counted."""
-        found: dict[Key, tuple[Decimal, int]] = {}
-        if transactions.num_rows == 0:
-            return found
-        self.raw.register("changed", transactions)
+    def _contributions(
+        self, old: pa.Table, old_ids: list[int], new: pa.Table, new_ids: list[int]
+    ) -> tuple[dict[Key, tuple[Decimal, int]], dict[Key, tuple[Decimal, int]]]:
+        """What the stored versions (`old`) and the new versions (`new`) of the transactions `old_ids` and
+        `new_ids` add to each (plan, version, payee, month, measure), in the window, as (value, credits).
+
+        Both go through one query: the old versions with their ids negated (originals and splits follow,
+        see `_register`), so the result tells them apart by sign. The tables also hold the originals of
+        returns (credited like their original), whose own contributions are not counted."""
+        before: dict[Key, tuple[Decimal, int]] = {}
+        after: dict[Key, tuple[Decimal, int]] = {}
+        both = pa.concat_tables([_negated(old), new])
+        if both.num_rows == 0:
+            return before, after
+        self.raw.register("changed", both)
         self.raw.execute("DELETE FROM live_transactions")
         self.raw.execute("INSERT INTO live_transactions SELECT * FROM changed")
         self.raw.unregister("changed")
+        sides = ((pa.array([-i for i in old_ids], pa.int64()), before), (pa.array(new_ids, pa.int64()), after))
         for plan in self.ctx.plans:
             sql = self.queries[(plan.plan_id, plan.version)]
             if sql is None:
                 continue
             table = self.raw.execute(sql).to_arrow_table()
-            table = table.filter(pc.is_in(table["transaction_id"], pa.array(ids, pa.int64())))
             counted = [x for x in plan.document.measures if x.formula is None]
-            values, counts = read_monthly(table, counted, spif_names(plan))
-            for (name, payee_id), months in values.items():
-                for month, value in months.items():
-                    if month in self.window:
-                        n = counts.get((name, payee_id), {}).get(month, 0)
-                        found[(plan.plan_id, plan.version, payee_id, month, name)] = (value, n)
-        return found
+            for ids, found in sides:
+                mine = table.filter(pc.is_in(table["transaction_id"], ids))
+                values, counts = read_monthly(mine, counted, spif_names(plan))
+                for (name, payee_id), months in values.items():
+                    for month, value in months.items():
+                        if month in self.window:
+                            n = counts.get((name, payee_id), {}).get(month, 0)
+                            found[(plan.plan_id, plan.version, payee_id, month, name)] = (value, n)
+        return before, after
 
     def _earnings(self, session: Session, payees: list[int]) -> list[Earning]:
         """The live month's earnings of `payees` under every plan, from their stored monthly measures."""
         earnings: list[Earning] = []
-        wanted = set(payees)
         for plan in self.ctx.plans:
-            facts = [p for p in payees_on_plan(self.inputs, plan, self.ctx) if p.id in wanted]
+            on_plan = self.facts[(plan.plan_id, plan.version)]
+            facts = [on_plan[i] for i in payees if i in on_plan]
             if not facts:
                 continue
             values = MeasureValues(self.ctx, {x.name: x for x in plan.document.measures})
@@ -269,6 +298,14 @@ class _NoCredits:
 
 
 # --- helpers ------------------------------------------------------------------------------------------
+
+
+def _negated(transactions: pa.Table) -> pa.Table:
+    """The transactions under negated ids (and original ids), to run beside their new versions."""
+    for column in ("id", "original_id"):
+        index = transactions.schema.get_field_index(column)
+        transactions = transactions.set_column(index, column, pc.negate(transactions[column]))
+    return transactions
 
 
 def _newest_run_month(session: Session) -> str:
