@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+from datetime import date
 from decimal import Decimal
 from pathlib import Path
 
+import pyarrow as pa
 import pytest
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
@@ -178,3 +180,28 @@ def test_cli_walkthrough_run_explain_diff(tmp_path: Path, monkeypatch: pytest.Mo
     assert "0 of 1 payees changed" in compared.stdout
     missing = runner.invoke(app, ["run"])
     assert missing.exit_code == 2 and "say which months to run" in missing.stderr
+
+
+def test_transactions_are_read_exactly_through_the_driver(company: Engine, write: WriteFile) -> None:
+    """The run's fast reader gives what the ORM gives: money to 12 places, dates, attributes, and the
+    originals of returns dated before the window."""
+    extra = write(
+        "more.csv",
+        "id,date,type,account,product,amount,currency,quantity,original,attr.channel\n"
+        "T5,2025-02-10,return,A1,SKU1,-100.123456789012,USD,-1,T1,web\n"
+        "T6,2025-02-11,sale,A2,SKU1,0.000000000001,USD,2.5,,\n",
+    )
+    assert import_file(company, "transactions", extra, actor="test").rejected == 0
+    with Session(company) as session:
+        table = runs.read_transactions(session, date(2025, 2, 1), date(2025, 3, 1), ["channel"])
+        expected = {
+            r.external_id: (r.date, r.type, r.amount, r.quantity, (r.attributes or {}).get("channel"))
+            for r in session.scalars(select(m.Transaction))
+        }
+    got = {
+        r["external_id"]: (r["date"], r["type"], r["amount"], r["quantity"], r["attr_channel"])
+        for r in table.to_pylist()
+    }
+    assert sorted(got) == ["T1", "T4", "T5", "T6"]  # February, and T5's original from January
+    assert got == {k: expected[k] for k in got}
+    assert table.schema.field("amount").type == pa.decimal128(38, 12)

@@ -11,7 +11,9 @@ spells both casts out.
 from __future__ import annotations
 
 import os
+import tempfile
 from decimal import ROUND_HALF_UP, Decimal
+from pathlib import Path
 from typing import Any
 
 import ibis
@@ -28,16 +30,19 @@ _QUANTUM = Decimal(1).scaleb(-12)
 def connect() -> Any:
     """A fresh in-memory DuckDB connection through Ibis.
 
-    `OPENSPM_ENGINE_MEMORY` (e.g. `1.5GB`) caps DuckDB's memory; beyond it, joins and aggregations spill to
-    `OPENSPM_ENGINE_TEMP` (default: DuckDB's own temporary folder). `OPENSPM_ENGINE_THREADS` sets threads.
+    `OPENSPM_ENGINE_MEMORY` (e.g. `1.5GB`) caps DuckDB's memory; beyond it, tables, joins and aggregations
+    spill to `OPENSPM_ENGINE_TEMP` (default: `openspm-duckdb` in the system's temporary folder).
+    `OPENSPM_ENGINE_THREADS` sets threads.
     """
     # The pipeline orders every result it reads, so DuckDB need not keep insertion order: without it,
     # materialised tables and aggregates can spill to disk under a memory cap.
     settings: dict[str, Any] = {"preserve_insertion_order": False}
     if os.environ.get("OPENSPM_ENGINE_MEMORY"):
         settings["memory_limit"] = os.environ["OPENSPM_ENGINE_MEMORY"]
-    if os.environ.get("OPENSPM_ENGINE_TEMP"):
-        settings["temp_directory"] = os.environ["OPENSPM_ENGINE_TEMP"]
+    if os.environ.get("OPENSPM_ENGINE_TEMP") or "memory_limit" in settings:  # an in-memory database spills here
+        settings["temp_directory"] = os.environ.get("OPENSPM_ENGINE_TEMP") or str(
+            Path(tempfile.gettempdir()) / "openspm-duckdb"
+        )
     if os.environ.get("OPENSPM_ENGINE_THREADS"):
         settings["threads"] = int(os.environ["OPENSPM_ENGINE_THREADS"])
     return ibis.duckdb.connect(**settings)

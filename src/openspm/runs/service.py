@@ -87,36 +87,60 @@ def _attrs(rows: Sequence[Any], index: int, names: list[str]) -> dict[str, list[
     return {n: [(r[index] or {}).get(n) for r in rows] for n in names}
 
 
+TRANSACTION_COLUMNS = [name for name, _type in inp.SCHEMAS["transactions"]]
+
+
+def read_transactions(session: Session, start: date, end: date, attributes: list[str]) -> pa.Table:
+    """Transactions dated in [start, end) and the originals they name, as the engine's Arrow table.
+
+    Read through the database driver and built a column at a time (a million rows in seconds; through ORM
+    objects it took half a minute): SQLite hands back money and dates as text, PostgreSQL as Decimal and
+    date, and Arrow converts either exactly."""
+    connection = session.connection()
+    mark = "?" if connection.dialect.paramstyle == "qmark" else "%s"
+    columns = [*TRANSACTION_COLUMNS, *(["attributes"] if attributes else [])]
+    select_list = ", ".join(connection.dialect.identifier_preparer.quote(c) for c in columns)
+    base = f"SELECT {select_list} FROM transactions WHERE "  # noqa: S608 - fixed column names
+    start_text, end_text = start.isoformat(), end.isoformat()
+    rows = list(connection.exec_driver_sql(base + f"date >= {mark} AND date < {mark}", (start_text, end_text)))
+    known = {r[0] for r in rows}
+    missing = sorted({r[10] for r in rows if r[10] is not None and r[10] not in known})
+    for i in range(0, len(missing), 500):
+        chunk = missing[i : i + 500]
+        marks = ", ".join([mark] * len(chunk))
+        rows += list(connection.exec_driver_sql(base + f"id IN ({marks})", tuple(chunk)))
+    values = list(zip(*rows, strict=True)) if rows else [() for _ in columns]
+    arrays = {name: _arrow(values[i], kind) for i, (name, kind) in enumerate(inp.SCHEMAS["transactions"])}
+    table = pa.table(arrays)
+    if attributes:
+        documents = [_json(v) for v in values[len(TRANSACTION_COLUMNS)]]
+        for name in attributes:
+            table = table.append_column(f"attr_{name}", pa.array([d.get(name) for d in documents], pa.string()))
+    return table
+
+
+def _arrow(values: Sequence[Any], kind: pa.DataType) -> pa.Array:
+    """One column from driver values: text or native, converted exactly (never through float)."""
+    if values and any(isinstance(v, str) for v in values) and not pa.types.is_string(kind):
+        try:
+            return pc.cast(pa.array(values, pa.string()), kind)  # SQLite: '2025-03-01', '1200.50'
+        except pa.ArrowInvalid:  # more than 12 decimal places: round half-up like `money`
+            values = [None if v is None else Decimal(v) for v in values]
+    if pa.types.is_decimal(kind):
+        return pa.array([money(v) for v in values], kind)
+    return pa.array(values, kind)
+
+
+def _json(value: Any) -> dict[str, Any]:
+    if value is None or value == "":
+        return {}
+    found = json.loads(value) if isinstance(value, str) else value
+    return found if isinstance(found, dict) else {}
+
+
 def load_inputs(session: Session, start: date, end: date, attributes: dict[str, list[str]]) -> inp.Inputs:
     """The store's data a run reads: transactions dated in [start, end) and their originals, and the rest whole."""
-    t = m.Transaction
-    in_window = select(t).where(t.date >= start, t.date < end)
-    rows = list(session.scalars(in_window))
-    known = {r.id for r in rows}
-    missing = {r.original_id for r in rows if r.original_id is not None and r.original_id not in known}
-    if missing:
-        rows += list(session.scalars(select(t).where(t.id.in_(missing))))
-    tx_attrs = attributes.get("transaction", [])
-    tables: dict[str, Any] = {
-        "transactions": inp.table(
-            "transactions",
-            {
-                "id": [r.id for r in rows],
-                "external_id": [r.external_id for r in rows],
-                "date": [r.date for r in rows],
-                "type": [r.type for r in rows],
-                "account_id": [r.account_id for r in rows],
-                "product_id": [r.product_id for r in rows],
-                "quantity": [money(r.quantity) for r in rows],
-                "amount": [money(r.amount) for r in rows],
-                "currency": [r.currency for r in rows],
-                "list_amount": [money(r.list_amount) for r in rows],
-                "original_id": [r.original_id for r in rows],
-                "owner_id": [r.owner_id for r in rows],
-            },
-            {a: [(r.attributes or {}).get(a) for r in rows] for a in tx_attrs},
-        )
-    }
+    tables: dict[str, Any] = {"transactions": read_transactions(session, start, end, attributes.get("transaction", []))}
 
     def whole(name: str, query: Any, columns: list[str], money_columns: tuple[str, ...] = (), kind: str = "") -> None:
         result = session.execute(query).all()
