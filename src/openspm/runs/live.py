@@ -50,7 +50,7 @@ from openspm.core.dates import utc_now
 from openspm.core.errors import InvalidInput, NotFound
 from openspm.engine.duckdb import connect, money
 from openspm.plan.models import CapPer, FlatRate, LookupRate, TieredRate
-from openspm.runs.service import earning_row, load_inputs, run_context, run_period
+from openspm.runs.service import live_row, load_inputs, run_context, run_period
 from openspm.store import models as m
 
 ZERO = Decimal(0)
@@ -280,14 +280,7 @@ class LiveEngine:
         session.execute(delete(le).where(le.plan.in_(plans), le.period == self.month, le.payee_id.in_(payees)))
         if earnings:
             now = utc_now()
-            session.execute(
-                insert(le),
-                [
-                    earning_row(e)
-                    | {"version": e.trace["plan_version"], "payee_id": e.payee_id, "run_id": None, "updated_at": now}
-                    for e in earnings
-                ],
-            )
+            session.execute(insert(le), [live_row(e, None, now) for e in earnings])
 
 
 class _NoCredits:

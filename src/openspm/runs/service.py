@@ -14,13 +14,13 @@ import json
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, cast
 
 import pyarrow as pa
 import pyarrow.compute as pc
-from sqlalchemy import Engine, delete, func, insert, select
+from sqlalchemy import Engine, Table, delete, func, insert, select
 from sqlalchemy.orm import Session
 
 from openspm.calc import inputs as inp
@@ -35,6 +35,7 @@ from openspm.engine.duckdb import money
 from openspm.plan.expr import ExprError
 from openspm.plan.load import PlanError, parse_plan
 from openspm.store import models as m
+from openspm.store.bulk import insert_columns
 
 Progress = Callable[[str, int, int], None]
 
@@ -308,7 +309,9 @@ def compute(
     for plan in ctx.plans:
         for kind, names in attributes_used(plan.document).items():
             attributes[kind] = sorted(set(attributes.get(kind, [])) | set(names))
+    clock = time.perf_counter()
     inputs = load_inputs(session, ctx.year.start, ctx.period.end, attributes)
+    reading = time.perf_counter() - clock
     if payees:
         known = set(inputs.get("payees")["external_id"].to_pylist())
         unknown = [p for p in payees if p not in known]
@@ -317,6 +320,7 @@ def compute(
     if on_stage is not None:
         on_stage("reading the store")
     results = run_pipeline(ctx, inputs, on_stage)
+    results.timings = {"store: read inputs": reading, **results.timings}
     if payees:
         wanted = set(payees)
         ids = inputs.get("payees")
@@ -359,7 +363,9 @@ def run_period(
             ctx, results, counts = compute(session, period_name, payees, on_stage, backend)
             newest_batch = session.scalar(select(func.max(m.ImportBatch.id)))
         with Session(engine) as session, session.begin():
+            clock = time.perf_counter()
             _store_results(session, run_id, ctx, results)
+            results.timings["store: write results"] = time.perf_counter() - clock
             run = session.get_one(m.Run, run_id)
             run.status = "completed"
             run.finished_at = utc_now()
@@ -392,22 +398,27 @@ def run_period(
     )
 
 
+RUN_CREDITS = cast(Table, m.RunCredit.__table__)
+RUN_MEASURES = cast(Table, m.RunMeasure.__table__)
+RUN_EARNINGS = cast(Table, m.RunEarning.__table__)
+PAYEE_MEASURES = cast(Table, m.PayeeMeasure.__table__)
+LIVE_EARNINGS = cast(Table, m.LiveEarning.__table__)
+
+
 def _store_results(session: Session, run_id: int, ctx: RunContext, results: Results) -> None:
     # A run keeps the credits of its own month; earlier months' credits are in their own runs,
     # and each earning's trace lists every credit its measure adds up.
     if results.credits is not None and results.credits.num_rows:
-        credits = results.credits.append_column("run_id", pa.array([run_id] * results.credits.num_rows, pa.int64()))
-        session.execute(insert(m.RunCredit), credits.to_pylist())
+        columns = {name: results.credits[name].to_pylist() for name in results.credits.column_names}
+        insert_columns(session, RUN_CREDITS, {"run_id": [run_id] * results.credits.num_rows, **columns})
     if results.measures:
-        session.execute(
-            insert(m.RunMeasure),
-            [
-                {"run_id": run_id, **{k: x[k] for k in ("plan", "payee", "period", "measure", "value")}}
-                for x in results.measures
-            ],
-        )
+        names = ("plan", "payee", "period", "measure", "value")
+        measures = {name: [x[name] for x in results.measures] for name in names}
+        insert_columns(session, RUN_MEASURES, {"run_id": [run_id] * len(results.measures), **measures})
     if results.earnings:
-        session.execute(insert(m.RunEarning), [earning_row(e) | {"run_id": run_id} for e in results.earnings])
+        insert_columns(
+            session, RUN_EARNINGS, _by_column([earning_row(e) | {"run_id": run_id} for e in results.earnings])
+        )
     store_live_state(session, ctx, results, run_id)
     if ctx.issues:
         session.execute(
@@ -453,23 +464,26 @@ def store_live_state(session: Session, ctx: RunContext, results: Results, run_id
     session.execute(earnings)
     now = utc_now()
     if results.monthly:
-        session.execute(
-            insert(pm),
-            [
-                {k: x[k] for k in ("plan", "version", "payee_id", "month", "measure", "value", "credits")}
-                | {"updated_at": now}
-                for x in results.monthly
-            ],
-        )
+        names = ("plan", "version", "payee_id", "month", "measure", "value", "credits")
+        monthly = {name: [x[name] for x in results.monthly] for name in names}
+        insert_columns(session, PAYEE_MEASURES, {**monthly, "updated_at": [now] * len(results.monthly)})
     if results.earnings:
-        session.execute(
-            insert(le),
-            [
-                earning_row(e)
-                | {"version": e.trace["plan_version"], "payee_id": e.payee_id, "run_id": run_id, "updated_at": now}
-                for e in results.earnings
-            ],
-        )
+        insert_columns(session, LIVE_EARNINGS, _by_column([live_row(e, run_id, now) for e in results.earnings]))
+
+
+def live_row(e: Earning, run_id: int | None, now: datetime) -> dict[str, Any]:
+    """An earning as the columns of `live_earnings`."""
+    return earning_row(e) | {
+        "version": e.trace["plan_version"],
+        "payee_id": e.payee_id,
+        "run_id": run_id,
+        "updated_at": now,
+    }
+
+
+def _by_column(rows: list[dict[str, Any]]) -> dict[str, list[Any]]:
+    """Row dicts (all with the same keys) as columns."""
+    return {name: [r[name] for r in rows] for name in rows[0]} if rows else {}
 
 
 def months_with_data(engine: Engine, year: str | None = None) -> list[str]:

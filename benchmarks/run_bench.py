@@ -1,0 +1,94 @@
+"""End-to-end run from the store: read the inputs, compute, write the results (issue 4, part b).
+
+    .venv/bin/python benchmarks/run_bench.py --scale 1M [--postgres postgresql+psycopg://postgres@127.0.0.1/db]
+
+Uses the large company's SQLite store (`benchmarks/out/<scale>/store.sqlite`; built by `company_store.py` when
+missing), copied to a scratch file, and runs `run_period(engine, "FY2025-M12")` once: every plan, the fiscal
+year to date read from the store, the paid month's credits, the monthly measures, the earnings and the live
+state written back. With `--postgres URL` it fills that (empty) database too and runs there. Prints the run's
+own stage timings, the total, peak memory (`ru_maxrss`) and transactions per second, with a baseline
+measured in the same run: the database driver alone fetching every transaction row (`SELECT *`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from sqlalchemy import Engine, func, select, text
+from sqlalchemy.orm import Session
+
+ROOT = Path(__file__).resolve().parent
+MONTH = "FY2025-M12"
+GIB = 1024**3
+
+
+def driver_floor(engine: Engine) -> float:
+    """Seconds for the driver to fetch every transaction row, nothing else."""
+    started = time.perf_counter()
+    with engine.connect() as conn:
+        conn.exec_driver_sql("SELECT * FROM transactions").fetchall()
+    return time.perf_counter() - started
+
+
+def run(engine: Engine, label: str) -> None:
+    from openspm.runs.service import run_period
+    from openspm.store import models as m
+
+    with Session(engine) as session:
+        transactions = session.scalar(select(func.count()).select_from(m.Transaction)) or 0
+    floor = driver_floor(engine)
+    started = time.perf_counter()
+    summary = run_period(engine, MONTH, actor="bench")
+    total = time.perf_counter() - started
+    print(f"\n{label}: {transactions:,} transactions, run of {MONTH} end to end")
+    header = f"{'step':<40}{'seconds':>10}{'× floor':>10}"
+    print(header)
+    print("-" * len(header))
+    print(f"{'floor: driver fetches every transaction':<40}{floor:>10.2f}{1:>10.1f}")
+    for stage, seconds in summary.timings.items():
+        print(f"{'  ' + stage:<40}{seconds:>10.2f}{seconds / floor:>10.1f}")
+    print(f"{'total (call to committed run)':<40}{total:>10.2f}{total / floor:>10.1f}")
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024 / GIB
+    print(f"peak memory {peak:.2f} GiB; {transactions / total:,.0f} transactions/s; {summary.credits:,} credits stored")
+
+
+def main() -> None:
+    from openspm.store.db import make_engine, migrate
+
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--scale", default="1M")
+    parser.add_argument("--postgres", help="an empty PostgreSQL database to fill and run on as well")
+    args = parser.parse_args()
+    source = ROOT / "out" / args.scale / "store.sqlite"
+    if not source.exists():
+        subprocess.run([sys.executable, str(ROOT / "company_store.py"), "--scale", args.scale], check=True)
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "store.sqlite"
+        shutil.copy(source, path)
+        engine = make_engine(f"sqlite:///{path}")
+        run(engine, "SQLite")
+        engine.dispose()
+    if args.postgres:
+        fill = importlib.import_module("company_store").fill  # benchmarks/ is sys.path[0]
+
+        engine = make_engine(args.postgres)
+        migrate(engine)
+        with engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+        started = time.perf_counter()
+        fill(engine, ROOT / "out" / args.scale)
+        print(f"\nPostgreSQL filled in {time.perf_counter() - started:.0f}s (COPY)")
+        run(engine, "PostgreSQL")
+        engine.dispose()
+
+
+if __name__ == "__main__":
+    main()
