@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint bench bench-engine format serve clean docs
+.PHONY: demo test lint bench bench-import format serve clean docs
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -30,11 +30,13 @@ format: $(STAMP)
 	$(BIN)/ruff format src tests benchmarks
 	$(BIN)/ruff check --fix src tests benchmarks
 
-bench: $(STAMP)  ## Import benchmark: 1,000,000 transaction rows from CSV (ROWS=... to change)
-	$(BIN)/python benchmarks/import_bench.py --rows $${ROWS:-1000000}
-
-bench-engine: $(STAMP)  ## Engine benchmark against a hand-written DuckDB floor (SCALE=1M or 10M)
+bench: $(STAMP)  ## Engine vs the hand-written DuckDB floor, a run end to end from SQLite, incremental latency (SCALE=1M|10M)
 	$(BIN)/python benchmarks/engine_bench.py --scale $${SCALE:-1M}
+	$(BIN)/python benchmarks/run_bench.py --scale $${SCALE:-1M}
+	$(BIN)/python benchmarks/live_bench.py --scale $${SCALE:-1M} --changes 200
+
+bench-import: $(STAMP)  ## Import benchmark: 1,000,000 transaction rows from CSV (ROWS=... to change)
+	$(BIN)/python benchmarks/import_bench.py --rows $${ROWS:-1000000}
 
 docs: $(STAMP)  ## Regenerate docs/import.md and docs/plan.schema.json from the code
 	$(BIN)/python -m openspm.ingest.docs > docs/import.md
