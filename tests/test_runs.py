@@ -182,7 +182,10 @@ def test_cli_walkthrough_run_explain_diff(tmp_path: Path, monkeypatch: pytest.Mo
     assert missing.exit_code == 2 and "say which months to run" in missing.stderr
 
 
-def test_transactions_are_read_exactly_through_the_driver(company: Engine, write: WriteFile) -> None:
+@pytest.mark.parametrize("batch", [2, 250_000])
+def test_transactions_are_read_exactly_through_the_driver(
+    company: Engine, write: WriteFile, batch: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """The run's fast reader gives what the ORM gives: money to 12 places, dates, attributes, and the
     originals of returns dated before the window."""
     extra = write(
@@ -192,6 +195,7 @@ def test_transactions_are_read_exactly_through_the_driver(company: Engine, write
         "T6,2025-02-11,sale,A2,SKU1,0.000000000001,USD,2.5,,\n",
     )
     assert import_file(company, "transactions", extra, actor="test").rejected == 0
+    monkeypatch.setattr(runs, "READ_BATCH", batch)  # rows per fetch: several batches, or one
     with Session(company) as session:
         table = runs.read_transactions(session, date(2025, 2, 1), date(2025, 3, 1), ["channel"])
         expected = {

@@ -103,14 +103,30 @@ def read_transactions(session: Session, start: date, end: date, attributes: list
     select_list = ", ".join(connection.dialect.identifier_preparer.quote(c) for c in columns)
     base = f"SELECT {select_list} FROM transactions WHERE "  # noqa: S608 - fixed column names
     start_text, end_text = start.isoformat(), end.isoformat()
-    rows = list(connection.exec_driver_sql(base + f"date >= {mark} AND date < {mark}", (start_text, end_text)))
-    known = {r[0] for r in rows}
-    missing = sorted({r[10] for r in rows if r[10] is not None and r[10] not in known})
+    result = connection.exec_driver_sql(base + f"date >= {mark} AND date < {mark}", (start_text, end_text))
+    batches: list[pa.Table] = []
+    known: set[int] = set()
+    originals: set[int] = set()
+    while rows := result.fetchmany(READ_BATCH):  # a batch at a time: 10M row tuples at once would take 10 GiB
+        batch = _transaction_batch(rows, attributes)
+        batches.append(batch)
+        known.update(batch["id"].to_pylist())
+        originals.update(v for v in batch["original_id"].to_pylist() if v is not None)
+    missing = sorted(originals - known)
     for i in range(0, len(missing), 500):
         chunk = missing[i : i + 500]
         marks = ", ".join([mark] * len(chunk))
-        rows += list(connection.exec_driver_sql(base + f"id IN ({marks})", tuple(chunk)))
-    values = list(zip(*rows, strict=True)) if rows else [() for _ in columns]
+        rows = list(connection.exec_driver_sql(base + f"id IN ({marks})", tuple(chunk)))
+        batches.append(_transaction_batch(rows, attributes))
+    return pa.concat_tables(batches) if batches else _transaction_batch([], attributes)
+
+
+READ_BATCH = 250_000  # rows per fetch when reading transactions
+
+
+def _transaction_batch(rows: Sequence[Any], attributes: list[str]) -> pa.Table:
+    """Driver rows (the `TRANSACTION_COLUMNS`, then the attributes document) as the engine's Arrow table."""
+    values = list(zip(*rows, strict=True)) if rows else [() for _ in range(len(TRANSACTION_COLUMNS) + 1)]
     arrays = {name: _arrow(values[i], kind) for i, (name, kind) in enumerate(inp.SCHEMAS["transactions"])}
     table = pa.table(arrays)
     if attributes:
