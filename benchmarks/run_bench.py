@@ -34,7 +34,9 @@ def driver_floor(engine: Engine) -> float:
     """Seconds for the driver to fetch every transaction row, nothing else."""
     started = time.perf_counter()
     with engine.connect() as conn:
-        conn.exec_driver_sql("SELECT * FROM transactions").fetchall()
+        result = conn.exec_driver_sql("SELECT * FROM transactions")
+        while result.fetchmany(250_000):  # in batches, so the floor does not set the peak memory
+            pass
     return time.perf_counter() - started
 
 
