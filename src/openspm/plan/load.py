@@ -5,7 +5,7 @@ Checks, in order, before anything runs:
 2. the schema (unknown keys, types, tier bands, exactly-one-of rules), via Pydantic;
 3. cross-references: every measure a component, formula or quota uses exists; no
    measure is defined twice; formulas do not form a cycle; the plan currency is an
-   ISO 4217 code;
+   ISO 4217 code; every hold names a component of the plan, once;
 4. every expression parses, and names only what its context offers.
 """
 
@@ -192,6 +192,8 @@ def plan_expressions(plan: PlanDocument) -> Iterator[tuple[str, str, str]]:
         if isinstance(component, LookupRate):
             for j, expression in enumerate(component.keys):
                 yield f"{key}.keys[{j}]", "credit", expression
+    if plan.pay is not None and plan.pay.draw is not None and isinstance(plan.pay.draw.amount, str):
+        yield "pay.draw.amount", "payee", plan.pay.draw.amount
 
 
 def _name_allowed(context: str, measures: set[str]) -> Any:
@@ -256,6 +258,7 @@ def check_plan(plan: PlanDocument, source: str) -> None:
     for i, rule in enumerate(plan.quotas):
         if rule.measure not in names:
             raise PlanError(source, f"quotas[{i}].measure", f"unknown measure {rule.measure!r}")
+    _check_holds(plan, component_names, source)
     parsed: dict[str, Expr] = {}
     for key, context, text in plan_expressions(plan):
         try:
@@ -271,6 +274,22 @@ def check_plan(plan: PlanDocument, source: str) -> None:
                 raise PlanError(source, key, f"{function}({argument}) names an unknown measure")
         parsed[key] = expression
     _check_formula_cycles(plan, parsed, source)
+
+
+def _check_holds(plan: PlanDocument, components: set[str], source: str) -> None:
+    """Every hold names a component of the plan (or `*`), and no component is named by two holds."""
+    if plan.pay is None:
+        return
+    held: set[str] = set()
+    for i, hold in enumerate(plan.pay.holds):
+        key = f"pay.holds[{i}].component"
+        if hold.component != "*" and hold.component not in components:
+            raise PlanError(
+                source, key, f"unknown component {hold.component!r}; the plan defines: {', '.join(sorted(components))}"
+            )
+        if hold.component in held:
+            raise PlanError(source, key, f"{hold.component!r} is held twice; give one hold per component")
+        held.add(hold.component)
 
 
 def _check_formula_cycles(plan: PlanDocument, parsed: dict[str, Expr], source: str) -> None:

@@ -441,6 +441,60 @@ def check_bands(tiers: list[Tier], contiguous: bool) -> None:
                 raise ValueError(f"gap between tiers {i} and {i + 1}: {previous.upper} to {tier.lower}")
 
 
+# --- pay: draws and holds ----------------------------------------------------------------
+
+
+class DrawKind(StrEnum):
+    RECOVERABLE = "recoverable"  # an advance, repaid from later earnings above the draw
+    NON_RECOVERABLE = "non_recoverable"  # a guarantee: the shortfall is forgiven
+
+
+class Draw(Strict):
+    """A monthly draw: in a guaranteed month the payee is paid at least `amount`.
+
+    `periods` counts guaranteed months from the payee's plan start (null: no end). A recoverable draw's top-up
+    is owed back and recovered from later earnings, at most `recovery_cap` (a fraction) of a month's earnings.
+    """
+
+    kind: DrawKind
+    amount: Decimal | str = Field(
+        union_mode="left_to_right",
+        description="Per month, in the plan currency: a number, or an expression such as param.draw",
+    )
+    periods: int | None = Field(None, ge=1, description="Guaranteed months from the payee's plan start; null = no end")
+    recovery_cap: Decimal | None = Field(
+        None, gt=0, le=1, description="Recovery takes at most this fraction of a month's earnings; null = no cap"
+    )
+
+    @model_validator(mode="after")
+    def _terms(self) -> Draw:
+        if isinstance(self.amount, Decimal) and self.amount <= 0:
+            raise ValueError(f"a draw amount must be above 0, not {self.amount}")
+        if self.recovery_cap is not None and self.kind is DrawKind.NON_RECOVERABLE:
+            raise ValueError("recovery_cap applies to a recoverable draw; a non-recoverable draw is never recovered")
+        return self
+
+
+class HoldUntil(StrEnum):
+    PAYMENT_RECEIVED = "payment_received"  # the customer paid the invoice behind the earning
+    PLAN_ACCEPTED = "plan_accepted"  # the payee accepted the plan
+    MANUAL = "manual"  # an admin releases it
+
+
+class Hold(Strict):
+    """Hold a component's earnings (`*`: every component no other hold names) until a condition is met."""
+
+    component: str = Field(pattern=r"^(\*|[a-z][a-z0-9_]*)$", description="A component name, or * for all")
+    until: HoldUntil
+
+
+class PayPolicy(Strict):
+    """How earnings become payments: a draw, and holds. Earnings not held are paid in their month."""
+
+    draw: Draw | None = None
+    holds: list[Hold] = []
+
+
 # --- the plan ----------------------------------------------------------------------------
 
 
@@ -461,6 +515,7 @@ class PlanDocument(Strict):
     measures: list[Measure] = Field(min_length=1)
     quotas: list[QuotaRule] = []
     components: list[Component] = Field(min_length=1)
+    pay: PayPolicy | None = Field(None, description="Draws and holds (see docs/pay.md)")
 
     @model_validator(mode="after")
     def _dates(self) -> PlanDocument:
