@@ -41,6 +41,7 @@ class RunContext:
     issues: list[Issue] = field(default_factory=list)
     _containing: dict[tuple[date, PeriodKind], Period] = field(default_factory=dict, repr=False)
     _months: dict[str, list[Period]] = field(default_factory=dict, repr=False)
+    _month_index: dict[str, int] = field(default_factory=dict, repr=False)
 
     @property
     def year(self) -> Period:
@@ -65,6 +66,14 @@ class RunContext:
                 (p for p in self.periods if p.kind is PeriodKind.MONTH and outer.start <= p.start < outer.end),
                 key=lambda p: p.start,
             )
+        return found
+
+    def month_index(self, month: Period) -> int:
+        """Where a month falls in its fiscal year: 0 for the first month, 11 for the last."""
+        found = self._month_index.get(month.name)
+        if found is None:
+            year = self.containing(month.start, PeriodKind.YEAR)
+            found = self._month_index[month.name] = [m.name for m in self.months_of(year)].index(month.name)
         return found
 
     def months_to_date(self) -> list[Period]:

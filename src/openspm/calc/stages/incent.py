@@ -24,6 +24,7 @@ multiplier ×0.5 when attainment < 0.8: 350,000 × 10% = 35,000; attainment 0.7
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal, InvalidOperation
@@ -135,6 +136,57 @@ def _text(value: Decimal | None) -> str | None:
     return None if value is None else to_text(value.normalize() if value == value.to_integral() else value)
 
 
+class PeriodEnv(Mapping[str, Any]):
+    """The names a condition may use for one payee × measurement period: payee attributes, parameters and
+    target incentive given up front; each measure `m`, `quota(m)` and `attainment(m)` computed when first
+    read (a plan with ten measures whose conditions read one computes one)."""
+
+    def __init__(
+        self, values: dict[str, Any], evaluator: Evaluator, payee: PayeeFacts, period: Period, through: Period
+    ) -> None:
+        self._values, self._evaluator = values, evaluator
+        self._payee, self._period, self._through = payee, period, through
+        self._measures = evaluator.measures.measures
+
+    def _measure_of(self, key: str) -> str | None:
+        """The measure a derived name reads: `m`, `quota(m)`, `attainment(m)` → `m`; other names: None."""
+        if key in self._measures:
+            return key
+        for prefix in ("quota(", "attainment("):
+            if key.startswith(prefix) and key.endswith(")") and key[len(prefix) : -1] in self._measures:
+                return key[len(prefix) : -1]
+        return None
+
+    def __getitem__(self, key: str) -> Any:
+        found = self._values.get(key, _MISSING)
+        if found is not _MISSING:
+            return found
+        name = self._measure_of(key)
+        if name is None:
+            raise KeyError(key)
+        e = self._evaluator
+        value = e.measures.value(name, self._payee.id, self._period, self._through)
+        quota = e.quota(self._payee, name, self._period)
+        self._values[name] = value
+        self._values[f"quota({name})"] = quota
+        self._values[f"attainment({name})"] = None if not quota else value / quota
+        return self._values[key]
+
+    def __contains__(self, key: object) -> bool:
+        return isinstance(key, str) and (key in self._values or self._measure_of(key) is not None)
+
+    def __iter__(self) -> Iterator[str]:
+        for name in self._measures:
+            self[name]
+        return iter(list(self._values))
+
+    def __len__(self) -> int:
+        return len(list(iter(self)))
+
+
+_MISSING = object()
+
+
 class Evaluator:
     """Evaluates one plan's components for its payees, month by month."""
 
@@ -145,7 +197,8 @@ class Evaluator:
         self.quota_rules: dict[str, QuotaRule] = {q.measure: q for q in self.doc.quotas}
         self.reporting = True  # issues and credit lists are kept for the paid month only, not for months re-evaluated
         self._quotas: dict[tuple[int, str, str], Decimal | None] = {}
-        self._envs: dict[tuple[int, str, str], dict[str, Any]] = {}
+        self._envs: dict[tuple[int, str, str], PeriodEnv] = {}
+        self._shares: dict[tuple[str, int], tuple[Decimal, Decimal]] = {}
 
     # --- quotas ------------------------------------------------------------------------
 
@@ -158,16 +211,14 @@ class Evaluator:
             base = direct
         else:
             quarter = self.ctx.containing(month.start, PeriodKind.QUARTER)
-            year = self.ctx.containing(month.start, PeriodKind.YEAR)
-            months = self.ctx.months_of(year)
-            index = months.index(month)
+            index = self.ctx.month_index(month)
             q_amount = quotas.get((payee.id, measure, quarter.name))
-            y_amount = quotas.get((payee.id, measure, year.name))
+            y_amount = quotas.get((payee.id, measure, self.ctx.containing(month.start, PeriodKind.YEAR).name))
+            month_share, quarter_share = self._shares_of(measure, weights, index)
             if q_amount is not None:
-                quarter_share = seasonal_share(weights, index // 3, 4)
-                base = q_amount * seasonal_share(weights, index, 12) / quarter_share if quarter_share else ZERO
+                base = q_amount * month_share / quarter_share if quarter_share else ZERO
             elif y_amount is not None:
-                base = y_amount * seasonal_share(weights, index, 12)
+                base = y_amount * month_share
             else:
                 return None
         if rule is not None:
@@ -178,6 +229,15 @@ class Evaluator:
             if rule.ramp:
                 base *= ramp_factor(rule.ramp, payee.hire_date, month.start)
         return base
+
+    def _shares_of(self, measure: str, weights: list[Decimal] | None, index: int) -> tuple[Decimal, Decimal]:
+        """A month's share of the year's quota and its quarter's share, under the measure's seasonality
+        (computed once per measure and month)."""
+        key = (measure, index)
+        found = self._shares.get(key)
+        if found is None:
+            found = self._shares[key] = (seasonal_share(weights, index, 12), seasonal_share(weights, index // 3, 4))
+        return found
 
     def quota(self, payee: PayeeFacts, measure: str, period: Period) -> Decimal | None:
         """Quota of a measure for a period, rounded to the plan scale; None when the store has none."""
@@ -203,25 +263,19 @@ class Evaluator:
 
     # --- expressions ---------------------------------------------------------------------
 
-    def env(self, payee: PayeeFacts, period: Period, through: Period) -> dict[str, Any]:
-        """Names a component condition may use, for one payee and measurement period (computed once)."""
+    def env(self, payee: PayeeFacts, period: Period, through: Period) -> PeriodEnv:
+        """Names a component condition may use, for one payee and measurement period (kept once built)."""
         key = (payee.id, period.name, through.name)
         if key not in self._envs:
             self._envs[key] = self._env(payee, period, through)
         return self._envs[key]
 
-    def _env(self, payee: PayeeFacts, period: Period, through: Period) -> dict[str, Any]:
+    def _env(self, payee: PayeeFacts, period: Period, through: Period) -> PeriodEnv:
         values: dict[str, Any] = dict(payee.attributes)
         values["target_incentive"] = payee.target_incentive
         for name, value in {**self.doc.parameters, **payee.parameters}.items():
             values[f"param.{name}"] = value
-        for name in self.measures.measures:
-            value = self.measures.value(name, payee.id, period, through)
-            values[name] = value
-            quota = self.quota(payee, name, period)
-            values[f"quota({name})"] = quota
-            values[f"attainment({name})"] = None if not quota else value / quota
-        return values
+        return PeriodEnv(values, self, payee, period, through)
 
     # --- one evaluation ----------------------------------------------------------------
 
@@ -233,9 +287,7 @@ class Evaluator:
         """The payee's credits in `months` that count toward measure `name`."""
         return self.data.credits.rows(f"in__{name}", payee.id, months)
 
-    def raw(
-        self, c: Component, payee: PayeeFacts, period: Period, through: Period, env: dict[str, Any]
-    ) -> dict[str, Any]:
+    def raw(self, c: Component, payee: PayeeFacts, period: Period, through: Period, env: PeriodEnv) -> dict[str, Any]:
         """The earning before multipliers, gate and cap, with its arithmetic."""
         months = {m.name for m in self.ctx.months_of(period) if m.start <= through.start}
         if isinstance(c, (FlatRate, TieredRate, Override)):
@@ -536,12 +588,17 @@ def _line(line: Any) -> dict[str, Any]:
 
 def _jsonable(value: Any) -> Any:
     """Trace values as JSON: decimals as exact normalized text (500, 200.05), dates as ISO."""
+    kind = type(value)
+    if kind is Decimal:
+        return "0" if not value else format(value.normalize(), "f")
+    if kind is dict:
+        return {k: _jsonable(v) for k, v in value.items() if k != "env"}
+    if kind is str or kind is int or kind is bool or value is None:
+        return value
+    if kind is list or kind is tuple:
+        return [_jsonable(v) for v in value]
     if isinstance(value, Decimal):
         return "0" if value == 0 else to_text(value.normalize())
-    if isinstance(value, dict):
-        return {k: _jsonable(v) for k, v in value.items() if k != "env"}
-    if isinstance(value, (list, tuple)):
-        return [_jsonable(v) for v in value]
     if isinstance(value, (date, TierMethod)):
         return str(value)
     return value

@@ -163,6 +163,7 @@ class MeasureValues:
     )  # (measure, payee) → month → value
     counts: dict[tuple[str, int], dict[str, int]] = field(default_factory=dict)  # (measure, payee) → month → credits
     _windows: dict[tuple[str, str, str], list[Period]] = field(default_factory=dict)
+    _values: dict[tuple[str, int, str, str], Decimal] = field(default_factory=dict)
 
     def window(self, measure: Measure, period: Period, through: Period) -> list[Period]:
         """The months a measure sums over for `period`, up to month `through` (computed once per triple)."""
@@ -182,15 +183,30 @@ class MeasureValues:
         return [p for p in self.ctx.periods if p.kind is PeriodKind.MONTH and start <= p.start < end]
 
     def value(self, name: str, payee_id: int, period: Period, through: Period) -> Decimal:
-        """Measure `name` for a payee over `period`, counting months up to `through`."""
+        """Measure `name` for a payee over `period`, counting months up to `through` (computed once; the
+        monthly values must not change after the first call)."""
+        key = (name, payee_id, period.name, through.name)
+        found = self._values.get(key)
+        if found is None:
+            found = self._values[key] = self._value(name, payee_id, period, through)
+        return found
+
+    def _value(self, name: str, payee_id: int, period: Period, through: Period) -> Decimal:
         measure = self.measures[name]
         if measure.formula is not None:
             expression = parse(measure.formula)
             env = {n: self.value(n, payee_id, period, through) for n in expression.names()}
             result = evaluate(expression, env)
             return ZERO if result is None else Decimal(result)
-        months = self.by_month.get((name, payee_id), {})
-        return sum((months.get(m.name, ZERO) for m in self.window(measure, period, through)), ZERO)
+        months = self.by_month.get((name, payee_id))
+        if not months:
+            return ZERO
+        total = ZERO
+        for month in self.window(measure, period, through):
+            value = months.get(month.name)
+            if value is not None:
+                total += value
+        return total
 
     def rows(self, payee_ids: list[int], period: Period, through: Period) -> list[tuple[int, str, Decimal]]:
         """(payee, measure, value) of every measure for `period` to `through`."""
