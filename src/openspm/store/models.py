@@ -623,3 +623,122 @@ class LiveEarning(Base):
     trace: Mapped[Attributes] = mapped_column(default=dict)
     run_id: Mapped[int | None] = mapped_column(ForeignKey("runs.id"))
     updated_at: Mapped[datetime] = mapped_column(default=utc_now)
+
+
+# --- pay and close ---------------------------------------------------------------------------------------
+
+
+class Payment(Base):
+    """What a run pays one payee under one plan in its month: earnings after holds, releases, adjustments,
+    clawbacks and the draw, in the plan currency and converted to the payee's pay currency.
+
+    `lines` lists each part (kind, amount, pay_amount, source, reason) so the total explains itself;
+    `balance` is what carries into the next month (draw owed, guarantees forgiven, amounts still held).
+    """
+
+    __tablename__ = "payments"
+    __table_args__ = (UniqueConstraint("run_id", "plan", "payee"),)
+    id: Mapped[int] = _id()
+    run_id: Mapped[int] = mapped_column(ForeignKey("runs.id"), index=True)
+    plan: Mapped[str] = mapped_column(String(128))
+    payee_id: Mapped[int] = mapped_column(ForeignKey("payees.id"), index=True)
+    payee: Mapped[str] = mapped_column(String(128))
+    period: Mapped[str] = mapped_column(String(32), index=True)
+    currency: Mapped[str] = mapped_column(String(3))
+    earned: Mapped[Decimal]
+    amount: Mapped[Decimal]
+    pay_currency: Mapped[str] = mapped_column(String(3))
+    rate: Mapped[Decimal]
+    rate_date: Mapped[date | None]
+    pay_amount: Mapped[Decimal]
+    lines: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    balance: Mapped[Attributes] = mapped_column(default=dict)
+
+
+class Adjustment(Base):
+    """A manual or prior-period adjustment paid to (or taken from) a payee in a month.
+
+    Manual adjustments carry a reason code and may wait for approval (`status` pending → approved or
+    rejected); prior-period adjustments are made by a run: the difference between a closed month's
+    snapshot and the same month computed again on today's data (`prior_period`, `source`).
+    """
+
+    __tablename__ = "adjustments"
+    id: Mapped[int] = _id()
+    payee_id: Mapped[int] = mapped_column(ForeignKey("payees.id"), index=True)
+    plan: Mapped[str] = mapped_column(String(128))
+    period: Mapped[str] = mapped_column(String(32), index=True)
+    amount: Mapped[Decimal]
+    currency: Mapped[str] = mapped_column(String(3))
+    kind: Mapped[str] = mapped_column(String(16), default="manual")  # manual | prior_period
+    reason_code: Mapped[str] = mapped_column(String(32))
+    note: Mapped[str | None] = mapped_column(Text)
+    component: Mapped[str | None] = mapped_column(String(64))
+    prior_period: Mapped[str | None] = mapped_column(String(32))
+    status: Mapped[str] = mapped_column(String(16), default="approved")  # pending | approved | rejected
+    created_by: Mapped[str] = mapped_column(String(254))
+    created_at: Mapped[datetime] = mapped_column(default=utc_now)
+    decided_by: Mapped[str | None] = mapped_column(String(254))
+    decided_at: Mapped[datetime | None]
+    decision_note: Mapped[str | None] = mapped_column(Text)
+    source: Mapped[Attributes | None] = mapped_column(JSON, nullable=True)
+
+
+class HoldRelease(Base):
+    """A held earning released by hand (`until: manual` holds) into the month `released_in`."""
+
+    __tablename__ = "hold_releases"
+    __table_args__ = (UniqueConstraint("plan", "payee_id", "component", "origin_period"),)
+    id: Mapped[int] = _id()
+    plan: Mapped[str] = mapped_column(String(128))
+    payee_id: Mapped[int] = mapped_column(ForeignKey("payees.id"), index=True)
+    component: Mapped[str] = mapped_column(String(64))
+    origin_period: Mapped[str] = mapped_column(String(32))
+    released_in: Mapped[str] = mapped_column(String(32))
+    actor: Mapped[str] = mapped_column(String(254))
+    at: Mapped[datetime] = mapped_column(default=utc_now)
+    note: Mapped[str | None] = mapped_column(Text)
+
+
+class PlanAcceptance(Base):
+    """A payee's acceptance of a plan version (what `until: plan_accepted` holds wait for)."""
+
+    __tablename__ = "plan_acceptances"
+    __table_args__ = (UniqueConstraint("payee_id", "plan", "version"),)
+    id: Mapped[int] = _id()
+    payee_id: Mapped[int] = mapped_column(ForeignKey("payees.id"), index=True)
+    plan: Mapped[str] = mapped_column(String(128))
+    version: Mapped[int]
+    accepted_on: Mapped[date]
+    accepted_at: Mapped[datetime] = mapped_column(default=utc_now)
+    accepted_by: Mapped[str] = mapped_column(String(254))
+
+
+class PeriodClose(Base):
+    """The close of a month: the run frozen as its snapshot, and the digests of what was made from it.
+
+    A closed month never changes; reopening (an audited admin action) marks the row `reopened`, and the
+    next close adds a new row.
+    """
+
+    __tablename__ = "period_closes"
+    id: Mapped[int] = _id()
+    period: Mapped[str] = mapped_column(String(32), index=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("runs.id"))
+    status: Mapped[str] = mapped_column(String(16), default="closed")  # closed | reopened
+    closed_by: Mapped[str] = mapped_column(String(254))
+    closed_at: Mapped[datetime] = mapped_column(default=utc_now)
+    artefacts: Mapped[Attributes] = mapped_column(default=dict)  # document name → SHA-256
+    reopened_by: Mapped[str | None] = mapped_column(String(254))
+    reopened_at: Mapped[datetime | None]
+    reopen_reason: Mapped[str | None] = mapped_column(Text)
+
+
+class PeriodLock(Base):
+    """A month being calculated: one row per month, so a second run of the same month refuses at once."""
+
+    __tablename__ = "period_locks"
+    period: Mapped[str] = mapped_column(String(32), primary_key=True)
+    run_id: Mapped[int | None]
+    actor: Mapped[str] = mapped_column(String(254))
+    acquired_at: Mapped[datetime] = mapped_column(default=utc_now)
