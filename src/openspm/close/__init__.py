@@ -1,0 +1,1 @@
+"""Period lifecycle: calculate, approve, close (a frozen snapshot and its documents), reopen."""
