@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
@@ -21,6 +21,7 @@ from typing import Any, cast
 import pyarrow as pa
 import pyarrow.compute as pc
 from sqlalchemy import Engine, Table, delete, func, insert, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from openspm.calc import inputs as inp
@@ -28,14 +29,16 @@ from openspm.calc.context import PlanInForce, RunContext
 from openspm.calc.pipeline import Results, attributes_used, run_pipeline
 from openspm.calc.stages.incent import Earning
 from openspm.core.dates import utc_now
-from openspm.core.errors import InvalidInput, NotFound
+from openspm.core.errors import Conflict, InvalidInput, NotFound
 from openspm.core.period import Period, PeriodKind
 from openspm.engine import backends
 from openspm.engine.duckdb import money
 from openspm.plan.expr import ExprError
 from openspm.plan.load import PlanError, parse_plan
+from openspm.runs import pay
+from openspm.store import columnar
 from openspm.store import models as m
-from openspm.store.bulk import insert_columns
+from openspm.store.bulk import insert_arrow, insert_columns
 
 Progress = Callable[[str, int, int], None]
 
@@ -94,9 +97,22 @@ TRANSACTION_COLUMNS = [name for name, _type in inp.SCHEMAS["transactions"]]
 def read_transactions(session: Session, start: date, end: date, attributes: list[str]) -> pa.Table:
     """Transactions dated in [start, end) and the originals they name, as the engine's Arrow table.
 
-    Read through the database driver and built a column at a time (a million rows in seconds; through ORM
-    objects it took half a minute): SQLite hands back money and dates as text, PostgreSQL as Decimal and
-    date, and Arrow converts either exactly."""
+    A SQLite file is read columnar through ADBC (`adbc_transactions`); in-memory SQLite, PostgreSQL and
+    results the ADBC driver cannot type (a column changing type mid-result) go through the SQLAlchemy driver
+    (`driver_transactions`). Both give the same table."""
+    path = columnar.sqlite_file(cast(Engine, session.get_bind()))
+    if path is not None and all(_plain_name(a) for a in attributes):
+        try:
+            return adbc_transactions(path, start, end, attributes)
+        except columnar.ReadError:
+            pass
+    return driver_transactions(session, start, end, attributes)
+
+
+def driver_transactions(session: Session, start: date, end: date, attributes: list[str]) -> pa.Table:
+    """`read_transactions` through the database driver, built a column at a time (a million rows in seconds;
+    through ORM objects it took half a minute): SQLite hands back money and dates as text, PostgreSQL as
+    Decimal and date, and Arrow converts either exactly."""
     connection = session.connection()
     mark = "?" if connection.dialect.paramstyle == "qmark" else "%s"
     columns = [*TRANSACTION_COLUMNS, *(["attributes"] if attributes else [])]
@@ -105,20 +121,82 @@ def read_transactions(session: Session, start: date, end: date, attributes: list
     start_text, end_text = start.isoformat(), end.isoformat()
     result = connection.exec_driver_sql(base + f"date >= {mark} AND date < {mark}", (start_text, end_text))
     batches: list[pa.Table] = []
-    known: set[int] = set()
-    originals: set[int] = set()
     while rows := result.fetchmany(READ_BATCH):  # a batch at a time: 10M row tuples at once would take 10 GiB
-        batch = _transaction_batch(rows, attributes)
-        batches.append(batch)
-        known.update(batch["id"].to_pylist())
-        originals.update(v for v in batch["original_id"].to_pylist() if v is not None)
-    missing = sorted(originals - known)
-    for i in range(0, len(missing), 500):
-        chunk = missing[i : i + 500]
+        batches.append(_transaction_batch(rows, attributes))
+    for chunk in list(_missing_originals(batches, 500)):
         marks = ", ".join([mark] * len(chunk))
         rows = list(connection.exec_driver_sql(base + f"id IN ({marks})", tuple(chunk)))
         batches.append(_transaction_batch(rows, attributes))
     return pa.concat_tables(batches) if batches else _transaction_batch([], attributes)
+
+
+def adbc_transactions(path: str, start: date, end: date, attributes: list[str]) -> pa.Table:
+    """`read_transactions` from the SQLite file `path` through ADBC, streamed in record batches.
+
+    Money and dates arrive as their stored text and are cast exactly by Arrow; a plan's transaction
+    attributes are picked out of the JSON document by SQLite's `json_extract`."""
+    base, attribute_paths = _adbc_select(attributes)
+    window = base + "date >= ? AND date < ?"
+    parameters = [*attribute_paths, start.isoformat(), end.isoformat()]
+    tables = [_typed_batch(b, attributes) for b in columnar.batches(path, window, parameters)]
+    for chunk in list(_missing_originals(tables, 10_000)):
+        query = base + f"id IN ({', '.join('?' * len(chunk))})"
+        tables.extend(_typed_batch(b, attributes) for b in columnar.batches(path, query, [*attribute_paths, *chunk]))
+    tables = [t for t in tables if t.num_rows]
+    return pa.concat_tables(tables) if tables else _transaction_batch([], attributes)
+
+
+def _plain_name(name: str) -> bool:
+    """Whether an attribute name can go into a JSON path as it is."""
+    return '"' not in name and "\\" not in name
+
+
+def _adbc_select(attributes: list[str]) -> tuple[str, list[str]]:
+    """The SELECT ... WHERE prefix for the ADBC read, and its JSON path parameters (twice per attribute).
+
+    Nullable text columns come back non-NULL ('' for NULL, never a stored amount; per attribute a NULL
+    flag and the text) so the driver types every column as text from its first batch."""
+    columns = [f"ifnull({c}, '') AS {c}" if c == "list_amount" else c for c in TRANSACTION_COLUMNS]
+    value = "CAST(json_extract(nullif(attributes, ''), ?) AS TEXT)"
+    for i in range(len(attributes)):
+        columns += [f"{value} IS NULL AS attr_null_{i}", f"ifnull({value}, '') AS attr_text_{i}"]
+    paths = [p for a in attributes for p in (f'$."{a}"', f'$."{a}"')]
+    return f"SELECT {', '.join(columns)} FROM transactions WHERE ", paths  # noqa: S608 - fixed column names
+
+
+def _typed_batch(batch: pa.RecordBatch, attributes: list[str]) -> pa.Table:
+    """An ADBC record batch of the `_adbc_select` columns as the engine's Arrow table."""
+    arrays = {name: _typed(batch.column(name), kind) for name, kind in inp.SCHEMAS["transactions"]}
+    for i, name in enumerate(attributes):
+        missing = pc.cast(batch.column(f"attr_null_{i}"), pa.bool_())
+        arrays[f"attr_{name}"] = pc.if_else(
+            missing, pa.scalar(None, pa.string()), _typed(batch.column(f"attr_text_{i}"), pa.string())
+        )
+    return pa.table(arrays)
+
+
+def _typed(values: pa.Array, kind: pa.DataType) -> pa.Array:
+    """One ADBC column (int64 or text) as `kind`: money and dates cast exactly from their text, '' as NULL."""
+    if values.null_count == len(values):
+        return pa.nulls(len(values), kind)
+    if pa.types.is_string(values.type) and not pa.types.is_string(kind):
+        values = pc.if_else(pc.equal(values, ""), pa.scalar(None, pa.string()), values)
+        try:
+            return pc.cast(values, kind)
+        except pa.ArrowInvalid:  # more than 12 decimal places: round half-up like `money`
+            return _arrow(values.to_pylist(), kind)
+    return values if values.type == kind else pc.cast(values, kind)
+
+
+def _missing_originals(tables: list[pa.Table], size: int) -> Iterator[list[int]]:
+    """Ids of originals the tables' returns name that are not among the tables' own rows, `size` at a time."""
+    if not tables:
+        return
+    ids = pa.chunked_array([t["id"] for t in tables], pa.int64())
+    originals = pc.unique(pc.drop_null(pa.chunked_array([t["original_id"] for t in tables], pa.int64())))
+    missing = sorted(pc.filter(originals, pc.invert(pc.is_in(originals, value_set=ids))).to_pylist())
+    for i in range(0, len(missing), size):
+        yield missing[i : i + size]
 
 
 READ_BATCH = 250_000  # rows per fetch when reading transactions
@@ -352,6 +430,54 @@ def compute(
     return ctx, results, counts
 
 
+def start_run(engine: Engine, period: str, actor: str, payees: list[str] | None, backend: str | None) -> int:
+    """Lock the month and add its `running` run; a closed month, or one another run is calculating, refuses
+    with one clear line (nothing is written)."""
+    with Session(engine) as session, session.begin():
+        closed = pay.active_close(session, period)
+        if closed is not None:
+            raise Conflict(
+                f"{period} is closed (snapshot run {closed.run_id}, closed by {closed.closed_by}): its results never "
+                "change; a later change to its data is paid as a prior-period adjustment in the next open month"
+            )
+        lock = session.get(m.PeriodLock, period)
+        if lock is not None:
+            raise Conflict(
+                f"{period} is being calculated by run {lock.run_id} (started {lock.acquired_at:%Y-%m-%d %H:%M:%S} UTC "
+                f"by {lock.actor}); wait for it to finish, or if that run died, `openspm period unlock {period}`"
+            )
+        run = m.Run(
+            period=period, actor=actor, payees=payees and {"payees": payees}, engine=backends.engine_name(backend)
+        )
+        session.add(run)
+        session.flush()
+        session.add(m.PeriodLock(period=period, run_id=run.id, actor=actor, acquired_at=utc_now()))
+        try:
+            session.flush()
+        except IntegrityError:  # another run took the lock between our read and our write
+            raise Conflict(f"{period} is being calculated by another run; wait for it to finish") from None
+        return run.id
+
+
+def release_lock(engine: Engine, period: str) -> None:
+    """Remove a month's calculation lock."""
+    with Session(engine) as session, session.begin():
+        session.execute(delete(m.PeriodLock).where(m.PeriodLock.period == period))
+
+
+def _mark_calculated(session: Session, period: str, actor: str, run_id: int) -> None:
+    """A month with a new completed run is `calculated` (an approval of an earlier run no longer holds)."""
+    for row in session.scalars(select(m.Period).where(m.Period.name == period)):
+        if row.status != "calculated":
+            session.add(
+                m.AuditEntry(
+                    at=utc_now(), actor=actor, action="update", entity="periods", entity_key=period,
+                    before={"status": row.status}, after={"status": "calculated", "run": run_id},
+                )
+            )  # fmt: skip
+            row.status = "calculated"
+
+
 def run_period(
     engine: Engine,
     period_name: str,
@@ -364,30 +490,32 @@ def run_period(
     """Compute a month and store the results as a new completed run (atomically); `backend` picks the
     calculation engine (duckdb, spark; default from OPENSPM_ENGINE)."""
     started = time.perf_counter()
-    with Session(engine) as session, session.begin():
-        run = m.Run(
-            period=period_name,
-            actor=actor,
-            payees=payees and {"payees": payees},
-            engine=backends.engine_name(backend),
-        )
-        session.add(run)
-        session.flush()
-        run_id = run.id
+    run_id = start_run(engine, period_name, actor, payees, backend)
     try:
         with Session(engine) as session:
             ctx, results, counts = compute(session, period_name, payees, on_stage, backend)
             newest_batch = session.scalar(select(func.max(m.ImportBatch.id)))
+            clock = time.perf_counter()
+            payments = pay.payment_rows(
+                session,
+                ctx,
+                results.earnings,
+                lambda month: compute(session, month, None, None, backend)[1].earnings,
+                payees,
+            )
+            results.timings["pay: payments"] = time.perf_counter() - clock
         with Session(engine) as session, session.begin():
             clock = time.perf_counter()
             _store_results(session, run_id, ctx, results)
+            pay.store_payments(session, run_id, payments)
             results.timings["store: write results"] = time.perf_counter() - clock
             run = session.get_one(m.Run, run_id)
             run.status = "completed"
             run.finished_at = utc_now()
             run.plans = {p.plan_id: p.version for p in ctx.plans}
-            run.inputs = {**counts, "newest_import_batch": newest_batch}
+            run.inputs = {**counts, "newest_import_batch": newest_batch, "payments": len(payments)}
             run.timings = {k: round(v, 4) for k, v in results.timings.items()}
+            _mark_calculated(session, period_name, actor, run_id)
     except Exception as exc:
         with Session(engine) as session, session.begin():
             run = session.get_one(m.Run, run_id)
@@ -397,6 +525,8 @@ def run_period(
         if isinstance(exc, ExprError):  # a plan expression that cannot be evaluated on this data
             raise InvalidInput(f"run {period_name} failed: {exc}") from None
         raise
+    finally:
+        release_lock(engine, period_name)
     total: dict[str, Decimal] = {}
     for e in results.earnings:
         total[e.currency] = total.get(e.currency, Decimal(0)) + e.amount
@@ -425,8 +555,7 @@ def _store_results(session: Session, run_id: int, ctx: RunContext, results: Resu
     # A run keeps the credits of its own month; earlier months' credits are in their own runs,
     # and each earning's trace lists every credit its measure adds up.
     if results.credits is not None and results.credits.num_rows:
-        columns = {name: results.credits[name].to_pylist() for name in results.credits.column_names}
-        insert_columns(session, RUN_CREDITS, {"run_id": [run_id] * results.credits.num_rows, **columns})
+        insert_arrow(session, RUN_CREDITS, results.credits, {"run_id": run_id})
     if results.measures:
         names = ("plan", "payee", "period", "measure", "value")
         measures = {name: [x[name] for x in results.measures] for name in names}

@@ -2,15 +2,19 @@
 
 The importer and the runs service write hundreds of thousands of rows at a time; going through ORM objects or
 per-row parameter dicts costs minutes. `insert_columns` takes the rows column by column and converts each
-column with its type's own bind processor.
+column with its type's own bind processor; `insert_arrow` takes an Arrow table and converts its money and
+date columns to their stored text in Arrow, so millions of rows never become Decimal or date objects.
 """
 
 from __future__ import annotations
 
 import json
+from decimal import Decimal
 from typing import Any, cast
 
-from sqlalchemy import JSON, Table
+import pyarrow as pa
+import pyarrow.compute as pc
+from sqlalchemy import JSON, Date, Table
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.schema import CallableColumnDefault, ScalarElementColumnDefault
 
@@ -41,20 +45,73 @@ def insert_columns(session: Session, table: Table, columns: dict[str, list[Any]]
     if not count:
         return
     _with_defaults(table, columns, count)
+    dialect = session.connection().dialect
+    data = [_bound(table, name, values, dialect) for name, values in columns.items()]
+    _write_rows(session, table, list(columns), list(zip(*data, strict=True)))
+
+
+def _bound(table: Table, name: str, values: list[Any], dialect: Any) -> list[Any]:
+    """One column's Python values as the driver's parameters (the column type's bind processor)."""
+    column_type = table.c[name].type
+    if isinstance(column_type, JSON):  # most rows carry no attributes: skip the encoder for them
+        return [None if v is None else "{}" if not v else json.dumps(v) for v in values]
+    if isinstance(column_type, ExactDecimal) and dialect.name == "sqlite":
+        return [None if v is None else format(v, "f") for v in values]
+    processor = column_type.bind_processor(dialect)
+    if processor is None:
+        return values
+    first = values[0] if values else None
+    if len(values) > 1 and all(v is first for v in values):  # one object for every row (a time stamp)
+        return [processor(first)] * len(values)
+    return [processor(v) for v in values]
+
+
+def insert_arrow(session: Session, table: Table, data: pa.Table, constants: dict[str, Any] | None = None) -> None:
+    """Insert the rows of `data` (Arrow columns named as `table`'s) with `constants` (column → the value of
+    every row), the same rows `insert_columns` would store.
+
+    Decimal and date columns go to the driver as their canonical text, converted in Arrow (`canonical_text`);
+    other columns through their Python values."""
+    count = data.num_rows
+    if not count:
+        return
+    dialect = session.connection().dialect
+    columns: dict[str, list[Any]] = {}
+    for name in data.column_names:
+        column = data[name]
+        text_type = isinstance(table.c[name].type, ExactDecimal | Date)
+        if text_type and (pa.types.is_decimal(column.type) or pa.types.is_date(column.type)):
+            columns[name] = canonical_text(column).to_pylist()
+        else:
+            columns[name] = _bound(table, name, column.to_pylist(), dialect)
+    for name, value in (constants or {}).items():
+        columns[name] = _bound(table, name, [value], dialect) * count
+    given = set(columns)
+    _with_defaults(table, columns, count)
+    for name in columns.keys() - given:
+        columns[name] = _bound(table, name, columns[name], dialect)
+    _write_rows(session, table, list(columns), list(zip(*columns.values(), strict=True)))
+
+
+def canonical_text(values: pa.ChunkedArray | pa.Array) -> pa.Array:
+    """Arrow decimals or dates as the text the store keeps: `format(Decimal, "f")` ('0.000000000000', never
+    Arrow's '0E-12') and ISO dates."""
+    text = pc.cast(values, pa.string())
+    if not pa.types.is_decimal(values.type):
+        return text
+    scientific = pc.unique(text.filter(pc.match_substring(text, "E")))
+    if not len(scientific):
+        return text
+    plain = pa.array([format(Decimal(v), "f") for v in scientific.to_pylist()], pa.string())
+    found = pc.index_in(text, value_set=scientific)
+    return pc.if_else(pc.is_valid(found), pc.take(plain, found), text)
+
+
+def _write_rows(session: Session, table: Table, names: list[str], rows: list[tuple[Any, ...]]) -> None:
+    """Rows of driver parameters into `table`: one prepared INSERT on SQLite, COPY on PostgreSQL."""
     connection = session.connection()
     dialect = connection.dialect
-    data = []
-    for name, values in columns.items():
-        column_type = table.c[name].type
-        if isinstance(column_type, JSON):  # most rows carry no attributes: skip the encoder for them
-            data.append([None if v is None else "{}" if not v else json.dumps(v) for v in values])
-            continue
-        if isinstance(column_type, ExactDecimal) and dialect.name == "sqlite":
-            data.append([None if v is None else format(v, "f") for v in values])
-            continue
-        processor = column_type.bind_processor(dialect)
-        data.append(values if processor is None else [processor(v) for v in values])
-    rows = list(zip(*data, strict=True))
+    columns = names
     quoted = ", ".join(dialect.identifier_preparer.quote(c) for c in columns)
     if dialect.name == "postgresql":
         _copy_rows(connection.connection.dbapi_connection, f"COPY {table.name} ({quoted}) FROM STDIN", rows)
