@@ -76,6 +76,7 @@ def run_command(
     as_json: bool = typer.Option(False, "--json"),
 ) -> None:
     """Compute months and store each as a new run (a failed run leaves earlier runs intact)."""
+    from openspm.runs.pay import closed_months
     from openspm.runs.service import RunSummary, months_with_data, run_period
 
     summaries: list[RunSummary] = []
@@ -84,7 +85,12 @@ def run_command(
         store = open_store()
         months = list(period)
         if year is not None or every:
-            months += months_with_data(store, year)
+            closed = closed_months(store)
+            wanted = months_with_data(store, year)
+            months += [m for m in wanted if m not in closed]
+            skipped = [m for m in wanted if m in closed]
+            if skipped and not as_json:
+                typer.echo(f"skipped {len(skipped)} closed months ({skipped[0]} .. {skipped[-1]}): they never change")
         if not months:
             from openspm.core.errors import InvalidInput
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from openspm.cli import calc, demo, imports, store
+from openspm.cli import calc, close, demo, imports, store
 
 app = typer.Typer(
     name="openspm",
@@ -27,6 +27,11 @@ app.command("explain")(calc.explain_command)
 app.command("diff")(calc.diff_command)
 app.add_typer(calc.scenario_app, name="scenario")
 app.command("demo")(demo.demo_command)
+app.add_typer(close.period_app, name="period")
+app.add_typer(close.adjust_app, name="adjust")
+app.add_typer(close.hold_app, name="hold")
+app.command("payments")(close.payments_command)
+calc.plan_app.command("accept")(close.accept_command)
 
 
 def run() -> None:
