@@ -7,7 +7,9 @@ missing), copied to a scratch file, and runs `run_period(engine, "FY2025-M12")` 
 year to date read from the store, the paid month's credits, the monthly measures, the earnings and the live
 state written back. With `--postgres URL` it fills that (empty) database too and runs there. Prints the run's
 own stage timings, the total, peak memory (`ru_maxrss`) and transactions per second, with a baseline
-measured in the same run: the database driver alone fetching every transaction row (`SELECT *`).
+measured in the same run: the database driver alone fetching every transaction row (`SELECT *`). On SQLite a
+second floor line times ADBC alone fetching the run's transaction columns into Arrow (how the run reads a
+SQLite file, `openspm.store.columnar`), without the type conversions.
 """
 
 from __future__ import annotations
@@ -40,6 +42,21 @@ def driver_floor(engine: Engine) -> float:
     return time.perf_counter() - started
 
 
+def adbc_floor(engine: Engine) -> float | None:
+    """Seconds for ADBC to fetch the run's transaction columns into Arrow, nothing else (None off SQLite)."""
+    from openspm.runs.service import TRANSACTION_COLUMNS
+    from openspm.store import columnar
+
+    path = columnar.sqlite_file(engine)
+    if path is None:
+        return None
+    columns = ", ".join(f"ifnull({c}, '')" if c == "list_amount" else c for c in TRANSACTION_COLUMNS)
+    started = time.perf_counter()
+    for _batch in columnar.batches(path, f"SELECT {columns} FROM transactions"):
+        pass
+    return time.perf_counter() - started
+
+
 def run(engine: Engine, label: str) -> None:
     from openspm.runs.service import run_period
     from openspm.store import models as m
@@ -47,6 +64,7 @@ def run(engine: Engine, label: str) -> None:
     with Session(engine) as session:
         transactions = session.scalar(select(func.count()).select_from(m.Transaction)) or 0
     floor = driver_floor(engine)
+    arrow_floor = adbc_floor(engine)
     started = time.perf_counter()
     summary = run_period(engine, MONTH, actor="bench")
     total = time.perf_counter() - started
@@ -55,6 +73,8 @@ def run(engine: Engine, label: str) -> None:
     print(header)
     print("-" * len(header))
     print(f"{'floor: driver fetches every transaction':<40}{floor:>10.2f}{1:>10.1f}")
+    if arrow_floor is not None:
+        print(f"{'floor: ADBC fetch into Arrow':<40}{arrow_floor:>10.2f}{arrow_floor / floor:>10.1f}")
     for stage, seconds in summary.timings.items():
         print(f"{'  ' + stage:<40}{seconds:>10.2f}{seconds / floor:>10.1f}")
     print(f"{'total (call to committed run)':<40}{total:>10.2f}{total / floor:>10.1f}")
@@ -76,6 +96,7 @@ def main() -> None:
         path = Path(tmp) / "store.sqlite"
         shutil.copy(source, path)
         engine = make_engine(f"sqlite:///{path}")
+        migrate(engine)  # a store filled before the newest migration
         run(engine, "SQLite")
         engine.dispose()
     if args.postgres:

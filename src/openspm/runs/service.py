@@ -192,9 +192,12 @@ def _missing_originals(tables: list[pa.Table], size: int) -> Iterator[list[int]]
     """Ids of originals the tables' returns name that are not among the tables' own rows, `size` at a time."""
     if not tables:
         return
-    ids = pa.chunked_array([t["id"] for t in tables], pa.int64())
-    originals = pc.unique(pc.drop_null(pa.chunked_array([t["original_id"] for t in tables], pa.int64())))
-    missing = sorted(pc.filter(originals, pc.invert(pc.is_in(originals, value_set=ids))).to_pylist())
+    ids = pa.chunked_array([c for t in tables for c in t["id"].chunks], pa.int64())
+    originals = pc.unique(
+        pc.drop_null(pa.chunked_array([c for t in tables for c in t["original_id"].chunks], pa.int64()))
+    )
+    present = pc.filter(ids, pc.is_in(ids, value_set=originals))  # hashing the few originals, not every id
+    missing = sorted(set(originals.to_pylist()) - set(present.to_pylist()))
     for i in range(0, len(missing), size):
         yield missing[i : i + size]
 
@@ -238,6 +241,8 @@ def load_inputs(session: Session, start: date, end: date, attributes: dict[str, 
     tables: dict[str, Any] = {"transactions": read_transactions(session, start, end, attributes.get("transaction", []))}
 
     def whole(name: str, query: Any, columns: list[str], money_columns: tuple[str, ...] = (), kind: str = "") -> None:
+        if kind and not attributes.get(kind):  # no plan reads these attributes: leave the JSON documents unread
+            query, kind = query.with_only_columns(*query.selected_columns[: len(columns)]), ""
         result = session.execute(query).all()
         data = {c: [(money(r[i]) if c in money_columns else r[i]) for r in result] for i, c in enumerate(columns)}
         extra = _attrs(result, len(columns), attributes.get(kind, [])) if kind else None
