@@ -1377,7 +1377,21 @@ def transaction_rows(company: Company) -> Iterator[Row]:
             "order_id": line.order_id,
             "opportunity": line.opportunity,
             "attr.channel": line.channel,
+            "attr.term_months": contract_term(line),
         }
+
+
+TERM_MONTHS = {"SMB": 12, "MM": 24, "ENT": 36}  # subscription contract term by account size band
+SUBSCRIPTION_FAMILIES = ("Platform", "Analytics")
+
+
+def contract_term(line: Line) -> str:
+    """The contract term of a subscription sale (`attr.term_months`): 12 months for SMB accounts, 24 for
+    mid-market, 36 for enterprise; none for services, returns and cancellations. Drawn from no random stream,
+    so the rest of the demo is unchanged."""
+    if line.type != "sale" or line.product.family not in SUBSCRIPTION_FAMILIES:
+        return ""
+    return str(TERM_MONTHS[line.account.size])
 
 
 def split_rows(company: Company) -> Iterator[Row]:
