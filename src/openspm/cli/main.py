@@ -5,6 +5,7 @@ from __future__ import annotations
 import typer
 
 from openspm.cli import calc, close, demo, imports, store
+from openspm.cli.statements import statement_command, statements_command
 
 app = typer.Typer(
     name="openspm",
@@ -32,6 +33,8 @@ app.add_typer(close.adjust_app, name="adjust")
 app.add_typer(close.hold_app, name="hold")
 app.command("payments")(close.payments_command)
 calc.plan_app.command("accept")(close.accept_command)
+app.command("statement")(statement_command)
+app.command("statements")(statements_command)
 
 
 def run() -> None:
