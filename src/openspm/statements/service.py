@@ -131,6 +131,7 @@ class EarningDetail:
     multipliers: tuple[tuple[str, Decimal], ...] = ()
     gate: tuple[str, bool] | None = None
     bonus_condition: tuple[str, bool] | None = None
+    bonus_target_share: Decimal | None = None  # a bonus of this fraction of the annual target incentive
     spif_count: Decimal | None = None  # deals or units
     spif_unit: str | None = None
     cap_limit: Decimal | None = None
@@ -575,6 +576,7 @@ def _earning(e: m.RunEarning, plans: _PlanDocuments, credits: tuple[CreditLine, 
         ),
         gate=(str(gate.get("when")), bool(gate.get("passed"))) if isinstance(gate, dict) else None,
         bonus_condition=(str(t.get("when")), bool(t.get("holds"))) if kind == "bonus" and "when" in t else None,
+        bonus_target_share=getattr(component, "target_share", None) if kind == "bonus" else None,
         spif_count=(_dec(t.get("deals")) if "deals" in t else _dec(t.get("units"))) if kind == "spif" else None,
         spif_unit=("deal" if "deals" in t else "unit") if kind == "spif" else None,
         cap_limit=_dec(cap.get("limit")) if cap else None,
