@@ -2,10 +2,14 @@
 
 A scenario folder holds:
 
-    scenario.yaml   calendar: {start_month: 1, years: [2025]}; run: {periods: [FY2025-M03]}
+    scenario.yaml   calendar: {start_month: 1, years: [2025]}; run: {periods: [FY2025-M03]}; optional
+                    steps after the runs, in order: {close: [months]} (approve and close), {import: {kind:
+                    file}}, {run: [months]}, {adjust: {payee, plan, period, amount, reason, note}},
+                    {release: {payee, plan, component, earned_in, into}}, {accept: {payee, plan, on}}
     plan.yaml       one plan (or plans/*.yaml for several)
     inputs/         CSVs in the import formats (docs/import.md): payees.csv, transactions.csv, ...
-    expected/       earnings.csv, and optionally credits.csv, measures.csv, issues.csv
+    expected/       earnings.csv, and optionally credits.csv, measures.csv, issues.csv, payments.csv and
+                    payment_lines.csv (each month's pay: the snapshot of a closed month, else its newest run)
 
 `run_scenario(folder, out, engine)` loads the inputs through the real importer
 into an embedded store in a temporary folder, registers the plans, runs each
@@ -23,6 +27,7 @@ import difflib
 import io
 import tempfile
 from dataclasses import dataclass, field
+from datetime import date
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -31,6 +36,9 @@ import yaml
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
+from openspm.close import adjustments
+from openspm.close import service as lifecycle
+from openspm.close.documents import month_documents
 from openspm.core.errors import InvalidInput
 from openspm.core.money import round_money, to_text
 from openspm.engine.backends import engine_name
@@ -38,6 +46,7 @@ from openspm.ingest.kinds import KINDS
 from openspm.ingest.service import import_file
 from openspm.periods.service import create_calendar
 from openspm.plans.service import add_plan
+from openspm.runs.pay import period_run
 from openspm.runs.service import run_period
 from openspm.store import models as m
 from openspm.store.db import make_engine, migrate
@@ -73,6 +82,22 @@ OUTPUTS: dict[str, tuple[str, ...]] = {
         "currency",
     ),
     "issues": ("period", "stage", "subject", "value", "reason"),
+    "payments": (
+        "plan",
+        "payee",
+        "period",
+        "earned",
+        "amount",
+        "currency",
+        "pay_amount",
+        "pay_currency",
+        "rate",
+        "draw_owed",
+        "forgiven_to_date",
+        "held",
+        "owed_at_termination",
+    ),
+    "payment_lines": ("plan", "payee", "period", "kind", "amount", "pay_amount", "source", "reason"),
 }
 
 
@@ -156,10 +181,52 @@ def run_scenario(folder: Path, out: Path | None = None, engine: str | None = Non
         ]
         earnings: list[dict[str, str]] = []
         measures: list[dict[str, str]] = []
+        months: list[str] = []
         for period in spec["run"]["periods"]:
             run_period(store, str(period), actor="scenario", backend=backend)
+            months.append(str(period))
+        for step in spec.get("steps", []):
+            months += _step(store, folder, step, backend)
+        payments: list[dict[str, str]] = []
+        lines: list[dict[str, str]] = []
         with Session(store) as session:
-            runs = list(session.scalars(select(m.Run).where(m.Run.status == "completed").order_by(m.Run.id)))
+            runs = [period_run(session, month) for month in dict.fromkeys(months)]
+            for run in runs:
+                for p in session.scalars(select(m.Payment).where(m.Payment.run_id == run.id)):
+                    payments.append(
+                        {
+                            "plan": p.plan,
+                            "payee": p.payee,
+                            "period": p.period,
+                            "earned": money_text(p.earned),
+                            "amount": money_text(p.amount),
+                            "currency": p.currency,
+                            "pay_amount": to_text(p.pay_amount),
+                            "pay_currency": p.pay_currency,
+                            "rate": exact(p.rate),
+                            "draw_owed": money_text(Decimal(p.balance.get("draw_owed", "0"))),
+                            "forgiven_to_date": money_text(Decimal(p.balance.get("forgiven_to_date", "0"))),
+                            "held": money_text(Decimal(p.balance.get("held_total", "0"))),
+                            "owed_at_termination": money_text(
+                                None
+                                if p.balance.get("owed_at_termination") is None
+                                else Decimal(p.balance["owed_at_termination"])
+                            ),
+                        }
+                    )
+                    for line in p.lines:
+                        lines.append(
+                            {
+                                "plan": p.plan,
+                                "payee": p.payee,
+                                "period": p.period,
+                                "kind": line["kind"],
+                                "amount": money_text(Decimal(line["amount"])),
+                                "pay_amount": line["pay_amount"],
+                                "source": ";".join(f"{k}={v}" for k, v in sorted(line["source"].items())),
+                                "reason": line["reason"],
+                            }
+                        )
             for run in runs:
                 for e in session.scalars(select(m.RunEarning).where(m.RunEarning.run_id == run.id)):
                     scale = int(e.trace.get("rounding_scale", 2)) if isinstance(e.trace, dict) else 2
@@ -224,11 +291,64 @@ def run_scenario(folder: Path, out: Path | None = None, engine: str | None = Non
         "measures": list(unique_measures.values()),
         "earnings": earnings,
         "issues": issues,
+        "payments": payments,
+        "payment_lines": lines,
     }
     out.mkdir(parents=True, exist_ok=True)
     for name, rows in result.tables.items():
         _write(out / f"{name}.csv", OUTPUTS[name], rows)
     return result
+
+
+def _step(store: Engine, folder: Path, step: dict[str, Any], backend: str | None) -> list[str]:
+    """Carry out one scenario step (see the module docstring); returns the months it ran."""
+    if not isinstance(step, dict) or len(step) != 1:
+        raise InvalidInput(f"{folder}/scenario.yaml @ steps: each step is one of {', '.join(STEPS)}, not {step!r}")
+    ((kind, args),) = step.items()
+    if kind == "run":
+        for month in args:
+            run_period(store, str(month), actor="scenario", backend=backend)
+        return [str(month) for month in args]
+    if kind == "close":
+        for month in args:
+            lifecycle.approve(store, str(month), "scenario")
+            lifecycle.close(store, str(month), "scenario", month_documents)
+    elif kind == "import":
+        for name, file in args.items():
+            report = import_file(store, name, folder / file, actor="scenario")
+            if report.rejected:
+                raise InvalidInput(f"{folder / file}: {report.rejected} rows rejected: {report.issues[0]}")
+    elif kind == "adjust":
+        adjustments.add_adjustment(
+            store,
+            payee=args["payee"],
+            plan=args["plan"],
+            period=args["period"],
+            amount=Decimal(str(args["amount"])),
+            reason_code=args.get("reason", "correction"),
+            actor="scenario",
+            note=args.get("note"),
+        )
+    elif kind == "release":
+        adjustments.release_hold(
+            store,
+            plan=args["plan"],
+            payee=args["payee"],
+            component=args["component"],
+            origin=args["earned_in"],
+            into=args["into"],
+            actor="scenario",
+            note=args.get("note"),
+        )
+    elif kind == "accept":
+        on = args["on"] if isinstance(args["on"], date) else date.fromisoformat(str(args["on"]))
+        adjustments.accept_plan(store, payee=args["payee"], plan=args["plan"], version=None, on=on, actor="scenario")
+    else:
+        raise InvalidInput(f"{folder}/scenario.yaml @ steps: unknown step {kind!r}; use one of {', '.join(STEPS)}")
+    return []
+
+
+STEPS = ("run", "close", "import", "adjust", "release", "accept")
 
 
 def _write(path: Path, columns: tuple[str, ...], rows: list[dict[str, str]]) -> None:
