@@ -146,8 +146,8 @@ def test_journal_balances_by_account_and_cost_center(company: Engine) -> None:
     assert all(e.balanced for e in june)
     west = [(x.entry, x.account, x.debit, x.credit) for x in ledger(june) if x.cost_center == "CC-WEST"]
     assert west == [
-        ("expense", "Accrued commissions", D("15000.00"), D(0)),  # the reversal of the cancelled commission
-        ("expense", "Commission expense", D(0), D("15000.00")),
+        ("reversal", "Accrued commissions", D("15000.00"), D(0)),  # the cancellation's negative commission
+        ("reversal", "Commission expense", D(0), D("15000.00")),
         ("impairment", "Commission impairment", D("13333.32"), D(0)),
         ("impairment", "Deferred commissions", D(0), D("13333.32")),
     ]

@@ -365,7 +365,9 @@ def _cost(
         incremental=term is not None,
         cancelled=max(cancelled[contract], month.start) if term is not None and contract in cancelled else None,
     )
-    plan = schedule(commission, policy, calendar)
+    first = (month.start.year - calendar[0].start.year) * 12 + month.start.month - calendar[0].start.month
+    span = max(term or 1, policy.expected_benefit_months or 0) + 1  # the months the schedule can use
+    plan = schedule(commission, policy, calendar[first : first + span])
     if term is not None:
         treatment = plan.treatment.value
         if plan.treatment is Treatment.CAPITALIZED:
@@ -394,6 +396,8 @@ def month_entries(book_: Book, period: str) -> list[JournalEntry]:
     entries: list[JournalEntry] = []
     for cost in book_.costs:
         if cost.schedule is not None:
+            if cost.schedule.line_in(month) is None:
+                continue
             for entry in month_journal([cost.schedule], month):
                 if cost.cost_id in memo_of and entry.kind is EntryKind.EXPENSE:
                     entry = dataclasses.replace(
@@ -406,7 +410,7 @@ def month_entries(book_: Book, period: str) -> list[JournalEntry]:
                 JournalLine(policy.accrued_account, cost.cost_center, amount, ZERO),
                 JournalLine(policy.expense_account, cost.cost_center, ZERO, amount),
             )
-            memo = f"reverse commission {cost.cost_id}: {cost.reason}"
+            memo = f"{REVERSAL_MEMO}{cost.cost_id}: {cost.reason}"
             entries.append(
                 JournalEntry(month, EntryKind.EXPENSE, cost.cost_id, cost.payee, cost.contract, cost.currency, memo,
                              lines)
@@ -417,6 +421,17 @@ def month_entries(book_: Book, period: str) -> list[JournalEntry]:
 def journal(engine: Engine, period: str, policy: AccountingPolicy | None = None) -> list[JournalEntry]:
     """The commission accounting journal of month `period` (every cost incurred through it)."""
     return month_entries(book(engine, period, policy), period)
+
+
+REVERSAL_MEMO = "reverse commission "
+ENTRY_ORDER = ("capitalization", "amortization", "expense", REVERSAL, "impairment")
+
+
+def entry_kind(entry: JournalEntry) -> str:
+    """An entry's kind as the journal shows it: the rule module's kinds, and `reversal` for a negative share."""
+    if entry.kind is EntryKind.EXPENSE and entry.memo.startswith(REVERSAL_MEMO):
+        return REVERSAL
+    return entry.kind.value
 
 
 @dataclass(frozen=True)
@@ -434,19 +449,18 @@ class LedgerLine:
 
 def ledger(entries: Iterable[JournalEntry]) -> list[LedgerLine]:
     """Entries summed by (kind, account, cost center, currency); each kind and cost center balances, since
-    every entry does. Ordered by kind (capitalization, amortization, expense, impairment), cost center,
-    currency, then debits before credits."""
-    kinds = {k: i for i, k in enumerate(EntryKind)}
+    every entry does. Ordered by kind (`ENTRY_ORDER`), cost center, currency, then debits before credits."""
     sums: dict[tuple[str, str, str, str, int], list[Any]] = {}
     for entry in entries:
+        kind = entry_kind(entry)
         for line in entry.lines:
             side = 0 if line.debit else 1
-            key = (entry.kind.value, line.cost_center, entry.currency, line.account, side)
+            key = (kind, line.cost_center, entry.currency, line.account, side)
             bucket = sums.setdefault(key, [ZERO, ZERO, 0])
             bucket[0] += line.debit
             bucket[1] += line.credit
             bucket[2] += 1
-    ordered = sorted(sums, key=lambda k: (kinds[EntryKind(k[0])], k[1], k[2], k[4], k[3]))
+    ordered = sorted(sums, key=lambda k: (ENTRY_ORDER.index(k[0]), k[1], k[2], k[4], k[3]))
     return [LedgerLine(k[0], k[3], k[1], k[2], sums[k][0], sums[k][1], sums[k][2]) for k in ordered]
 
 
@@ -528,7 +542,7 @@ def entry_rows(entries: Iterable[JournalEntry]) -> list[dict[str, str]]:
             rows.append(
                 {
                     "period": entry.month.name,
-                    "entry": entry.kind.value,
+                    "entry": entry_kind(entry),
                     "cost_id": entry.cost_id,
                     "payee": entry.payee,
                     "contract": entry.contract,

@@ -5,6 +5,8 @@ from __future__ import annotations
 import typer
 
 from openspm.cli import calc, close, demo, imports, store
+from openspm.cli.accounting import accounting_app
+from openspm.cli.exports import export_app
 from openspm.cli.statements import statement_command, statements_command
 
 app = typer.Typer(
@@ -29,6 +31,8 @@ app.command("diff")(calc.diff_command)
 app.add_typer(calc.scenario_app, name="scenario")
 app.command("demo")(demo.demo_command)
 app.add_typer(close.period_app, name="period")
+app.add_typer(accounting_app, name="accounting")
+app.add_typer(export_app, name="export")
 app.add_typer(close.adjust_app, name="adjust")
 app.add_typer(close.hold_app, name="hold")
 app.command("payments")(close.payments_command)
