@@ -12,9 +12,10 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev,spark]'
 	@touch $(STAMP)
 
-demo: $(STAMP)  ## Generate the demo company, run its plans for every month, serve the web app
+demo: $(STAMP)  ## Generate the demo company, run its plans for every month, close its first year, serve the web app
 	$(BIN)/openspm demo --reset
 	$(BIN)/openspm run --all
+	$(BIN)/openspm period close --year FY2025 --approve
 	$(BIN)/openspm serve
 
 test: $(STAMP)  ## Run the test suite (SQLite; also PostgreSQL when OPENSPM_TEST_DATABASE_URL is set; Spark parity needs Java)

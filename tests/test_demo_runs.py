@@ -43,3 +43,33 @@ def test_every_month_of_the_demo_runs_and_is_recorded(tmp_path: Path) -> None:
     assert all(total > 0 for total in totals.values())
     # Quarter ends pay the quarterly components too, so they exceed the months around them.
     assert totals["FY2025-M03"] > totals["FY2025-M02"]
+
+
+def test_the_demo_closes_its_first_year_and_pays_every_month(tmp_path: Path) -> None:
+    from openspm.close.documents import month_documents
+    from openspm.close.service import approve, close, status
+    from openspm.runs.pay import payments_of
+
+    engine = make_engine(f"sqlite:///{tmp_path / 'demo.db'}")
+    load_demo(engine, tmp_path / "demo", seed=5, scale=0.05)
+    year = [f"FY2025-M{i:02d}" for i in range(1, 13)]
+    for month in [*year, "FY2026-M01"]:
+        run_period(engine, month, actor="test")
+    for month in year:
+        approve(engine, month, "test")
+        close(engine, month, "test", month_documents)
+    assert [s.status for s in status(engine, "FY2025")] == ["closed"] * 12
+    with Session(engine) as session:
+        for month in year:
+            payments = payments_of(session, month)
+            earned = sum((p.earned for p in payments), Decimal(0))
+            run = session.scalars(select(m.Run).where(m.Run.period == month)).one()
+            stored = sum(session.scalars(select(m.RunEarning.amount).where(m.RunEarning.run_id == run.id)), Decimal(0))
+            assert payments and earned == stored  # every earning is in a payment
+            for p in payments:
+                assert p.amount == sum((Decimal(line["amount"]) for line in p.lines), Decimal(0))
+    # Nothing changed after the close: the next year pays no prior-period adjustment.
+    run_period(engine, "FY2026-M02", actor="test")
+    with Session(engine) as session:
+        kinds = {line["kind"] for p in payments_of(session, "FY2026-M02") for line in p.lines}
+    assert "prior_period_adjustment" not in kinds
