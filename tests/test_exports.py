@@ -161,6 +161,9 @@ def test_journal_accrues_pays_and_balances_by_cost_center(company: Engine) -> No
         ("payment", "Payroll clearing", D(0), D("1700.00")),
     ]
     by_account = {(t.account, t.cost_center): (t.debit, t.credit) for t in totals(january + february)}
+    assert journal_csv(company, "FY2025-M02").decode().splitlines()[-1] == (
+        "FY2025-M02,6,payment,Payroll clearing,CC-WEST,P2,ae,USD,,1700.00,commissions paid in FY2025-M02 (draw recovered 800.00)"
+    )
     assert by_account[("Draw receivable", "CC-WEST")] == (D("800.00"), D("800.00"))  # advanced, then recovered
     assert by_account[("Accrued commissions", "CC-WEST")] == (D("2700.00"), D("2700.00"))
     assert sum(t.debit for t in totals(february)) == sum(t.credit for t in totals(february))
@@ -203,7 +206,7 @@ def test_journal_keeps_held_earnings_accrued_and_books_clawbacks_and_guarantees(
     accrued = {t.account: t.debit - t.credit for t in totals(lines)}
     assert -accrued["Accrued commissions"] == D("250")  # still held: 400 − 150 released
     assert -accrued["Payroll clearing"] == D("1000")  # the payment
-    assert lines[-1].memo == "commissions paid in FY2025-M03 (held 400, released 150)"
+    assert lines[-1].memo == "commissions paid in FY2025-M03 (held 400.00, released 150.00)"
 
 
 def test_journal_account_names_come_from_a_file(write: WriteFile) -> None:
@@ -277,3 +280,13 @@ def test_payee_details_are_read_as_they_stood_at_a_time(company: Engine, write: 
     assert (now["P2"].cost_center, now["P2"].name) == ("CC-SOUTH", "Robert")
     assert (then["P2"].cost_center, then["P2"].name) == ("CC-WEST", "Bob")  # both changes undone
     assert then["P1"] == now["P1"]
+
+
+def test_the_documented_default_payroll_configuration_is_the_default() -> None:
+    import yaml
+
+    text = (Path(__file__).resolve().parents[1] / "docs" / "exports.md").read_text(encoding="utf-8")
+    block = text.split("The default configuration:\n\n```yaml\n", 1)[1].split("```", 1)[0]
+    from openspm.exports.payroll import PayrollConfig
+
+    assert PayrollConfig.model_validate(yaml.safe_load(block)) == DEFAULT_CONFIG

@@ -43,7 +43,6 @@ from sqlalchemy.orm import Session
 
 from openspm.calc.stages.pay import LineKind
 from openspm.core.errors import InvalidInput
-from openspm.core.money import to_text
 from openspm.exports.payroll import render
 from openspm.exports.sources import MonthPayments, fixed, month_payments
 
@@ -152,9 +151,9 @@ def journal_lines(month: MonthPayments, accounts: JournalAccounts = DEFAULT_ACCO
         memo_earned = f"commissions earned in {payment.period}: {'; '.join(components)}"
         memo_paid = f"commissions paid in {payment.period}"
         if held or released:
-            memo_paid += f" (held {to_text(held)}, released {to_text(released)})"
+            memo_paid += f" (held {fixed(held, payment.currency)}, released {fixed(released, payment.currency)})"
         if recovery:
-            memo_paid += f" (draw recovered {to_text(recovery)})"
+            memo_paid += f" (draw recovered {fixed(recovery, payment.currency)})"
         entries = [
             ("accrual", earned, a.expense, a.accrued, memo_earned),
             ("adjustment", _sum(lines, LineKind.ADJUSTMENT), a.expense, a.accrued,
