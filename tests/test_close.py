@@ -70,6 +70,15 @@ def _lines(engine: Engine, period: str, payee: str) -> list[tuple[str, str]]:
         return [(line["kind"], line["amount"]) for line in payment.lines]
 
 
+def _statement(engine: Engine, period: str, payee: str) -> tuple[str, bytes]:
+    from openspm.statements.render import render_html, render_pdf
+    from openspm.statements.service import statement
+
+    with Session(engine) as session:
+        data = statement(session, period, payee)
+    return render_html(data), render_pdf(data)
+
+
 # --- golden 1: draws -----------------------------------------------------------------------------------------
 
 
@@ -226,6 +235,7 @@ def test_a_closed_month_never_changes_and_a_later_change_is_paid_as_a_prior_peri
     closed = close.close(engine, "FY2025-M03", "admin", month_documents)
     assert closed.documents == 2
     before = month_documents(engine, "FY2025-M03")
+    statement_before = _statement(engine, "FY2025-M03", "P1")
     with pytest.raises(Conflict, match="is closed"):
         run_period(engine, "FY2025-M03", actor="test")
 
@@ -235,6 +245,7 @@ def test_a_closed_month_never_changes_and_a_later_change_is_paid_as_a_prior_peri
     run_period(engine, "FY2025-M04", actor="test")
     assert _lines(engine, "FY2025-M04", "P1") == [("earning", "50.00"), ("prior_period_adjustment", "30.00")]
     assert month_documents(engine, "FY2025-M03") == before  # byte-identical
+    assert _statement(engine, "FY2025-M03", "P1") == statement_before
     assert all(close.verify(engine, "FY2025-M03", month_documents).values())
 
     run_period(engine, "FY2025-M04", actor="test")  # running April again pays the difference once, not twice

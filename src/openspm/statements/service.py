@@ -300,7 +300,7 @@ def statement(session: Session, period: str, payee_external_id: str) -> Statemen
         )
     payments_stored = _run_has_payments(session, run.id)
     plans = _PlanDocuments(session)
-    credits = _credits(session, credit_rows)
+    credits = _credits(session, credit_rows, close.closed_at if close is not None else None)
     earnings = tuple(_earning(e, plans, credits) for e in earnings_rows)
     payments = tuple(_payment(p, plans) for p in payment_rows)
     notes: list[str] = []
@@ -666,8 +666,53 @@ def _chunks(items: list[str], size: int) -> Iterator[list[str]]:
         yield items[i : i + size]
 
 
-def _credits(session: Session, rows: list[m.RunCredit]) -> tuple[CreditLine, ...]:
-    """The run's credits with their transactions (account, product, amount as imported)."""
+def _as_of(session: Session, found: dict[str, Any], at: datetime) -> dict[str, Any]:
+    """The transactions as they were at `at` (a close): a change audited since is undone field by field, from
+    the `before` of the first audited change of each field. Account and product names are today's."""
+    if not found:
+        return found
+    a, p = m.Account, m.Product
+    rows = {k: list(v) for k, v in found.items()}
+    undone: set[tuple[str, str]] = set()
+    for chunk in _chunks(sorted(found), 500):
+        entries = session.execute(
+            select(m.AuditEntry.entity_key, m.AuditEntry.before)
+            .where(
+                m.AuditEntry.entity == "transactions",
+                m.AuditEntry.action == "update",
+                m.AuditEntry.at > at,
+                m.AuditEntry.entity_key.in_(chunk),
+            )
+            .order_by(m.AuditEntry.at, m.AuditEntry.id)
+        ).all()
+        for key, before in entries:
+            for field_name, value in (before or {}).items():
+                if (key, field_name) in undone:
+                    continue
+                undone.add((key, field_name))
+                row = rows[key]
+                if field_name == "amount" and value is not None:
+                    row[2] = Decimal(str(value))
+                elif field_name in ("type", "currency"):
+                    row[1 if field_name == "type" else 3] = value
+                elif field_name in ("order", "order_id"):
+                    row[4] = value
+                elif field_name in ("account", "account_id") and value is not None:
+                    column = a.external_id if field_name == "account" else a.id
+                    account = session.execute(select(a.external_id, a.name).where(column == value)).first()
+                    if account is not None:
+                        row[5], row[6] = account
+                elif field_name in ("product", "product_id") and value is not None:
+                    column = p.external_id if field_name == "product" else p.id
+                    product = session.execute(select(p.external_id, p.name, p.family).where(column == value)).first()
+                    if product is not None:
+                        row[7], row[8], row[9] = product
+    return rows
+
+
+def _credits(session: Session, rows: list[m.RunCredit], closed_at: datetime | None = None) -> tuple[CreditLine, ...]:
+    """The run's credits with their transactions (account, product, amount as imported; for a closed month, as
+    they were at its close)."""
     names = sorted({c.transaction for c in rows})
     t, a, p = m.Transaction, m.Account, m.Product
     found: dict[str, Any] = {}
@@ -681,6 +726,8 @@ def _credits(session: Session, rows: list[m.RunCredit]) -> tuple[CreditLine, ...
         )  # fmt: skip
         for row in session.execute(query):
             found[row[0]] = row
+    if closed_at is not None:
+        found = _as_of(session, found, closed_at)
     lines = []
     for c in rows:
         tx = found.get(c.transaction)
