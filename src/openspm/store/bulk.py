@@ -8,8 +8,12 @@ date columns to their stored text in Arrow, so millions of rows never become Dec
 
 from __future__ import annotations
 
+import gc
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from decimal import Decimal
+from itertools import chain
 from typing import Any, cast
 
 import pyarrow as pa
@@ -68,13 +72,21 @@ def _bound(table: Table, name: str, values: list[Any], dialect: Any) -> list[Any
 
 def insert_arrow(session: Session, table: Table, data: pa.Table, constants: dict[str, Any] | None = None) -> None:
     """Insert the rows of `data` (Arrow columns named as `table`'s) with `constants` (column → the value of
-    every row), the same rows `insert_columns` would store.
+    every row), the same rows `insert_columns` would store, `ARROW_SLICE` rows at a time.
 
     Decimal and date columns go to the driver as their canonical text, converted in Arrow (`canonical_text`);
     other columns through their Python values."""
+    for offset in range(0, data.num_rows, ARROW_SLICE):
+        with _no_gc():
+            _insert_slice(session, table, data.slice(offset, ARROW_SLICE), constants or {})
+
+
+ARROW_SLICE = 500_000  # rows of an Arrow table turned into Python values at a time (bounded memory)
+
+
+def _insert_slice(session: Session, table: Table, data: pa.Table, constants: dict[str, Any]) -> None:
+    """`insert_arrow` for rows few enough to hold as Python values."""
     count = data.num_rows
-    if not count:
-        return
     dialect = session.connection().dialect
     columns: dict[str, list[Any]] = {}
     for name in data.column_names:
@@ -84,7 +96,7 @@ def insert_arrow(session: Session, table: Table, data: pa.Table, constants: dict
             columns[name] = canonical_text(column).to_pylist()
         else:
             columns[name] = _bound(table, name, column.to_pylist(), dialect)
-    for name, value in (constants or {}).items():
+    for name, value in constants.items():
         columns[name] = _bound(table, name, [value], dialect) * count
     given = set(columns)
     _with_defaults(table, columns, count)
@@ -116,8 +128,32 @@ def _write_rows(session: Session, table: Table, names: list[str], rows: list[tup
     if dialect.name == "postgresql":
         _copy_rows(connection.connection.dbapi_connection, f"COPY {table.name} ({quoted}) FROM STDIN", rows)
         return
-    marks = ", ".join("?" if dialect.paramstyle == "qmark" else "%s" for _ in columns)
-    connection.exec_driver_sql(f"INSERT INTO {table.name} ({quoted}) VALUES ({marks})", rows)  # noqa: S608
+    mark = "?" if dialect.paramstyle == "qmark" else "%s"
+    row_marks = f"({', '.join([mark] * len(columns))})"
+    per = max(1, MAX_PARAMETERS // len(columns))  # rows per INSERT: fewer statement steps for the driver
+    full = len(rows) - len(rows) % per
+    insert = f"INSERT INTO {table.name} ({quoted}) VALUES "  # noqa: S608
+    with _no_gc():  # millions of parameter tuples and lists: none can be part of a reference cycle
+        if full:
+            flat = [tuple(chain.from_iterable(rows[i : i + per])) for i in range(0, full, per)]
+            connection.exec_driver_sql(insert + ", ".join([row_marks] * per), flat)
+        if full < len(rows):
+            connection.exec_driver_sql(insert + row_marks, rows[full:])
+
+
+MAX_PARAMETERS = 999  # SQLite's smallest limit on the parameters of one statement (before 3.32)
+
+
+@contextmanager
+def _no_gc() -> Iterator[None]:
+    """Pause Python's cycle collector (it rescans every live tuple as millions are made), then restore it."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 def _copy_rows(dbapi: Any, statement: str, rows: list[tuple[Any, ...]]) -> None:
