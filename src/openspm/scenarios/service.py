@@ -9,7 +9,9 @@ A scenario folder holds:
     plan.yaml       one plan (or plans/*.yaml for several)
     inputs/         CSVs in the import formats (docs/import.md): payees.csv, transactions.csv, ...
     expected/       earnings.csv, and optionally credits.csv, measures.csv, issues.csv, payments.csv and
-                    payment_lines.csv (each month's pay: the snapshot of a closed month, else its newest run)
+                    payment_lines.csv (each month's pay: the snapshot of a closed month, else its newest run),
+                    accounting.csv (ASC 340-40 costs through `accounting: {through: FY2025-M12}` of
+                    scenario.yaml)
 
 `run_scenario(folder, out, engine)` loads the inputs through the real importer
 into an embedded store in a temporary folder, registers the plans, runs each
@@ -36,6 +38,7 @@ import yaml
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
+from openspm.accounting import service as accounting_service
 from openspm.close import adjustments
 from openspm.close import service as lifecycle
 from openspm.close.documents import month_documents
@@ -98,6 +101,21 @@ OUTPUTS: dict[str, tuple[str, ...]] = {
         "owed_at_termination",
     ),
     "payment_lines": ("plan", "payee", "period", "kind", "amount", "pay_amount", "source", "reason"),
+    "accounting": (
+        "period",
+        "plan",
+        "component",
+        "payee",
+        "contract",
+        "amount",
+        "currency",
+        "treatment",
+        "months",
+        "monthly",
+        "amortized",
+        "impaired",
+        "remaining",
+    ),
 }
 
 
@@ -283,6 +301,13 @@ def run_scenario(folder: Path, out: Path | None = None, engine: str | None = Non
                 }
                 for c in session.scalars(select(m.RunCredit).order_by(m.RunCredit.id))
             ]
+        accounting: list[dict[str, str]] = []
+        if spec.get("accounting", {}).get("through"):
+            book = accounting_service.book(store, str(spec["accounting"]["through"]))
+            wanted = OUTPUTS["accounting"]
+            accounting = [
+                {k: v for k, v in row.items() if k in wanted} for row in accounting_service.schedule_rows(book)
+            ]
         store.dispose()
     unique_measures = {tuple(r.values()): r for r in measures}
     credits = list({tuple(r.values()): r for r in credits}.values())
@@ -293,6 +318,7 @@ def run_scenario(folder: Path, out: Path | None = None, engine: str | None = Non
         "issues": issues,
         "payments": payments,
         "payment_lines": lines,
+        "accounting": accounting,
     }
     out.mkdir(parents=True, exist_ok=True)
     for name, rows in result.tables.items():
