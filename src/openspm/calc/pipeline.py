@@ -22,7 +22,7 @@ from openspm.calc.inputs import ATTRIBUTE_TABLES, Inputs
 from openspm.calc.stages.classify import classify
 from openspm.calc.stages.credit import EXTRA_LINE_COLUMNS, LINE_COLUMNS, credit
 from openspm.calc.stages.incent import Earning, PayeeFacts, PlanData, incent, parameters_of
-from openspm.calc.stages.measure import MeasureValues, counts_toward, flag_measures, measure
+from openspm.calc.stages.measure import MeasureValues, clawed_back, counts_toward, flag_measures, measure
 from openspm.core.period import Period, PeriodKind
 from openspm.engine.execute import fetch, materialize, source
 from openspm.plan.expr import parse
@@ -114,14 +114,17 @@ def extras_used(plan: PlanDocument) -> frozenset[str]:
     return frozenset(found)
 
 
-def flag_components(credits: Any, plan: PlanDocument) -> Any:
+def flag_components(credits: Any, plan: PlanDocument, excluded: Any | None = None) -> Any:
     """Credits with a boolean column `cf__<component>` for each per-credit component (SPIF, lookup rate):
     the credit's role is in the component's `roles`, it passes its `filter` and (SPIF) it is dated in the
-    component's window."""
+    component's window. A credit for which `excluded` holds counts toward no lookup rate (its clawback takes
+    the commission back); a SPIF, which is not clawed back, still counts a cancellation against its deals."""
     flags = {}
     for c in plan.components:
         if isinstance(c, (Spif, LookupRate)):
             flag = counts_toward(credits, c.roles, c.filter)
+            if isinstance(c, LookupRate) and excluded is not None:
+                flag = flag & ~excluded
             if isinstance(c, Spif) and c.window_from is not None:
                 flag = flag & (credits.date >= c.window_from)
             if isinstance(c, Spif) and c.window_to is not None:
@@ -322,7 +325,8 @@ def plan_credits(ctx: RunContext, plan: PlanInForce, t: dict[str, Any], hold: bo
         _report_bad_splits(ctx, t, bad_splits)
     if credits is None:
         return None
-    credits = flag_components(flag_measures(credits, plan.document.measures), plan.document)
+    excluded = clawed_back(credits) if plan.document.pay and plan.document.pay.clawback else None
+    credits = flag_components(flag_measures(credits, plan.document.measures, excluded), plan.document, excluded)
     return credits.select(*credit_columns(credits, plan.document))
 
 

@@ -5,7 +5,8 @@ Checks, in order, before anything runs:
 2. the schema (unknown keys, types, tier bands, exactly-one-of rules), via Pydantic;
 3. cross-references: every measure a component, formula or quota uses exists; no
    measure is defined twice; formulas do not form a cycle; the plan currency is an
-   ISO 4217 code; every hold names a component of the plan, once;
+   ISO 4217 code; every hold names a component of the plan, once; a plan with `pay.clawback` has a component
+   whose earnings can be shared among transactions, on measures a stored credit can be valued for;
 4. every expression parses, and names only what its context offers.
 """
 
@@ -259,6 +260,7 @@ def check_plan(plan: PlanDocument, source: str) -> None:
         if rule.measure not in names:
             raise PlanError(source, f"quotas[{i}].measure", f"unknown measure {rule.measure!r}")
     _check_holds(plan, component_names, source)
+    _check_clawback(plan, source)
     parsed: dict[str, Expr] = {}
     for key, context, text in plan_expressions(plan):
         try:
@@ -290,6 +292,56 @@ def _check_holds(plan: PlanDocument, components: set[str], source: str) -> None:
         if hold.component in held:
             raise PlanError(source, key, f"{hold.component!r} is held twice; give one hold per component")
         held.add(hold.component)
+
+
+# The names of a credit a clawback can value it by, from the stored credit (see runs/pay.py).
+CLAWBACK_CREDIT_NAMES = frozenset({"amount", "credit.share", "credit.level", "credit.role", "credit.source"})
+CLAWED_KINDS = (FlatRate, TieredRate, Override, LookupRate)
+
+
+def _check_clawback(plan: PlanDocument, source: str) -> None:
+    """A clawback takes back the earnings of components tied to transactions (rate components on a measure, and
+    lookup rates); it shares an aggregate earning by each credit's value toward the measure, so the measure is a
+    count, or a sum over the credit's amount and `credit.*` (what a stored credit carries), not a formula."""
+    if plan.pay is None or plan.pay.clawback is None:
+        return
+    clawed = [c for c in plan.components if isinstance(c, CLAWED_KINDS)]
+    if not clawed:
+        raise PlanError(
+            source,
+            "pay.clawback",
+            "no component to claw back: clawbacks take back flat_rate, tiered_rate, override and lookup_rate "
+            "earnings (bonuses and SPIFs are not tied to one transaction's amount)",
+        )
+    measures = {m.name: m for m in plan.measures}
+    for component in clawed:
+        name = getattr(component, "measure", None)
+        measure = measures.get(name) if isinstance(name, str) else None
+        per_transaction = (
+            isinstance(component, FlatRate) and component.cap is not None and component.cap.per == "deal"
+        ) or (isinstance(component, TieredRate) and component.apply == "per_transaction")
+        if measure is None or per_transaction:  # per-transaction earnings say what each transaction paid
+            continue
+        if measure.formula is not None:
+            raise PlanError(
+                source,
+                f"components[{component.name}].measure",
+                f"pay.clawback shares an earning among the credits of its measure; {measure.name!r} is a formula: "
+                "pay the component on a sum or count measure",
+            )
+        if measure.sum is not None:
+            try:
+                used = parse(measure.sum).names()
+            except ExprError:
+                continue  # reported with the expressions
+            other = sorted(set(used) - CLAWBACK_CREDIT_NAMES)
+            if other:
+                raise PlanError(
+                    source,
+                    f"measures[{measure.name}].sum",
+                    f"pay.clawback values each credit by this sum, which reads {other[0]!r}; a clawback can value "
+                    f"a credit by {', '.join(sorted(CLAWBACK_CREDIT_NAMES))} (filter the measure for the rest)",
+                )
 
 
 def _check_formula_cycles(plan: PlanDocument, parsed: dict[str, Expr], source: str) -> None:

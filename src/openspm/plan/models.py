@@ -441,7 +441,7 @@ def check_bands(tiers: list[Tier], contiguous: bool) -> None:
                 raise ValueError(f"gap between tiers {i} and {i + 1}: {previous.upper} to {tier.lower}")
 
 
-# --- pay: draws and holds ----------------------------------------------------------------
+# --- pay: draws, holds and clawbacks -----------------------------------------------------
 
 
 class DrawKind(StrEnum):
@@ -488,11 +488,63 @@ class Hold(Strict):
     until: HoldUntil
 
 
+class ClawbackMethod(StrEnum):
+    FULL = "full"  # the whole commission the transaction paid
+    PRO_RATA = "pro_rata"  # the part of the contract term not served
+
+
+class ClawbackAnchor(StrEnum):
+    BOOKING = "booking"  # the original's date
+    INVOICE = "invoice"  # the original's invoice date (a transaction attribute, `invoice_date` by default)
+    PAYMENT = "payment"  # the date the customer paid (a transaction attribute, `paid_on` by default)
+
+
+ANCHOR_ATTRIBUTES = {ClawbackAnchor.INVOICE: "invoice_date", ClawbackAnchor.PAYMENT: "paid_on"}
+
+
+class Clawback(Strict):
+    """Take back the commission a sale paid when it is returned or cancelled within a window (docs/pay.md).
+
+    The window counts `window_months` (or `window_days`) from the anchor date; `pro_rata` takes the unserved part
+    of the contract term, read from the original's `term_attribute` (imported as `attr.term_months`)."""
+
+    window_months: int | None = Field(None, ge=0, description="Window length in months from the anchor date")
+    window_days: int | None = Field(None, ge=0, description="Window length in days from the anchor date")
+    method: ClawbackMethod = Field(
+        ClawbackMethod.FULL, description="full: the whole commission; pro_rata: the unserved part of the term"
+    )
+    anchor: ClawbackAnchor = Field(ClawbackAnchor.BOOKING, description="The date the window counts from")
+    anchor_attribute: str | None = Field(
+        None,
+        pattern=r"^[a-z][a-z0-9_]*$",
+        description="The original's attribute holding the anchor date (invoice: invoice_date, payment: paid_on)",
+    )
+    term_attribute: str = Field(
+        "term_months", pattern=r"^[a-z][a-z0-9_]*$", description="The original's attribute holding the term in months"
+    )
+
+    @model_validator(mode="after")
+    def _terms(self) -> Clawback:
+        if (self.window_months is None) == (self.window_days is None):
+            raise ValueError("give exactly one of window_months or window_days")
+        if self.anchor_attribute is not None and self.anchor is ClawbackAnchor.BOOKING:
+            raise ValueError("anchor_attribute applies to anchor: invoice or payment; booking is the original's date")
+        return self
+
+    @property
+    def anchor_field(self) -> str | None:
+        """The attribute holding the anchor date (None: the original's own date)."""
+        return self.anchor_attribute or ANCHOR_ATTRIBUTES.get(self.anchor)
+
+
 class PayPolicy(Strict):
-    """How earnings become payments: a draw, and holds. Earnings not held are paid in their month."""
+    """How earnings become payments: a draw, holds and clawbacks. Earnings not held are paid in their month."""
 
     draw: Draw | None = None
     holds: list[Hold] = []
+    clawback: Clawback | None = Field(
+        None, description="Returns and cancellations take back the commission of their original (docs/pay.md)"
+    )
 
 
 # --- the plan ----------------------------------------------------------------------------
@@ -515,7 +567,7 @@ class PlanDocument(Strict):
     measures: list[Measure] = Field(min_length=1)
     quotas: list[QuotaRule] = []
     components: list[Component] = Field(min_length=1)
-    pay: PayPolicy | None = Field(None, description="Draws and holds (see docs/pay.md)")
+    pay: PayPolicy | None = Field(None, description="Draws, holds and clawbacks (see docs/pay.md)")
 
     @model_validator(mode="after")
     def _dates(self) -> PlanDocument:

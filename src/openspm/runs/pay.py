@@ -13,6 +13,13 @@ each plan of the run it gathers, from the store:
 - holds released this month: manual releases (`hold_releases`), plan acceptances (`plan_acceptances`), and
   customer payments (a transaction's `paid_on` attribute: an earning waiting for payment is released in the
   first month by whose end every transaction credited to it is paid);
+- clawbacks (`pay.clawback`): each return or cancellation dated in the month whose original is a sale of an
+  earlier month takes back what the original paid: the earnings of the original's month (its `period_run`) of
+  the payees credited with it, each shared among its transactions (`allocate`: earning × the original's value
+  toward the earning's measure / the measure's base; a per-transaction earning's lines name what each paid),
+  then `full` or `pro_rata` within the window (see `calc/rules/clawbacks.py`); a line links to the original, its
+  period and component, and the cancellation. (The engine leaves such returns out of the plan's measures, so the
+  commission is taken back once; a return in its sale's own month nets in the measure.);
 - each payee's draw (`pay.draw`, with `param.*` from the plan assignment), plan start and termination month;
 - the rate from the plan currency to the payee's pay currency on the month's last day (`fx_rates`; an
   inverse rate is used as 1/rate, rounded to 12 places, when only that one is stored);
@@ -30,20 +37,31 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from sqlalchemy import Engine, func, insert, or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from openspm.calc.context import PlanInForce, RunContext
+from openspm.calc.rules.clawbacks import (
+    Cancellation,
+    ClawbackLine,
+    ClawbackMethod,
+    ClawbackTerms,
+    CommissionPaid,
+    allocate,
+    clawbacks,
+)
 from openspm.calc.rules.draws import draw_terms
 from openspm.calc.rules.holds import HeldEarning, HoldKey, hold_for
 from openspm.calc.stages.incent import Earning, parameters_of
-from openspm.calc.stages.pay import Adjustment, PayBalance, PayeePay, Payment, PayRate, pay
+from openspm.calc.stages.pay import Adjustment, PayBalance, PayeePay, Payment, PayRate, month_number, pay
 from openspm.core.errors import InvalidInput, NotFound
 from openspm.core.money import to_text
 from openspm.core.period import Period, PeriodKind
-from openspm.plan.models import HoldUntil
+from openspm.plan.expr import ExprError, evaluate, parse
+from openspm.plan.models import Clawback, HoldUntil, Measure
 from openspm.store import models as m
 
 ZERO = Decimal(0)
+ONE = Decimal(1)
 _RATE_QUANTUM = Decimal(1).scaleb(-12)
 
 Recompute = Callable[[str], list[Earning]]  # a closed month computed again on today's data (nothing stored)
@@ -336,6 +354,170 @@ def _chunks(items: list[str], size: int) -> Iterable[list[str]]:
         yield items[i : i + size]
 
 
+# --- clawbacks ---------------------------------------------------------------------------------------------
+
+
+def plan_clawbacks(session: Session, ctx: RunContext, plan: PlanInForce) -> dict[str, list[ClawbackLine]]:
+    """Per payee, the clawback lines of the returns and cancellations dated in the run's month (see the module
+    docstring); a plan without `pay.clawback` has none."""
+    rule = plan.document.pay.clawback if plan.document.pay else None
+    if rule is None:
+        return {}
+    month = ctx.period
+    terms = ClawbackTerms(
+        method=ClawbackMethod(rule.method.value),
+        window_days=rule.window_days,
+        window_months=rule.window_months,
+        scale=plan.document.rounding.scale,
+    )
+    tx, original = m.Transaction, aliased(m.Transaction)
+    rows = session.execute(
+        select(tx.external_id, tx.date, tx.amount, original.external_id, original.date, original.amount)
+        .add_columns(original.attributes)
+        .join(original, original.id == tx.original_id)
+        .where(tx.type.in_(("return", "cancellation")), tx.date >= month.start, tx.date < month.end)
+        .order_by(tx.date, tx.external_id)
+    ).all()
+    found: dict[str, list[ClawbackLine]] = {}
+    for cancel_id, cancelled_on, cancel_amount, original_id, sold_on, sold_amount, attributes in rows:
+        origin = _month_name(ctx, sold_on)
+        if origin is None:
+            raise InvalidInput(
+                f"{cancel_id} cancels {original_id} of {sold_on.isoformat()}, outside the calendar: add its fiscal "
+                "year to know what it paid"
+            )
+        if month_number(origin) >= month_number(month.name):
+            continue  # sold in this month: the return nets in the measure, nothing was paid to take back
+        run = period_run(session, origin)
+        credits = list(
+            session.scalars(
+                select(m.RunCredit)
+                .where(
+                    m.RunCredit.run_id == run.id,
+                    m.RunCredit.plan == plan.plan_id,
+                    m.RunCredit.transaction == original_id,
+                )
+                .order_by(m.RunCredit.payee, m.RunCredit.role, m.RunCredit.level)
+            )
+        )
+        if not credits:
+            continue  # the original was not credited under this plan
+        paid = commissions_paid(session, run, plan, original_id, credits)
+        share = ONE if not sold_amount else min(max(-cancel_amount / sold_amount, ZERO), ONE)
+        facts = dict(attributes or {})
+        anchor, missing = _anchor(rule, sold_on, facts)
+        term = _term(rule, facts)
+        if missing is None and rule.method.value == "pro_rata" and term is None:
+            missing = f"{original_id} has no whole number of months in {rule.term_attribute!r}: pro rata needs its term"
+        cancellation = Cancellation(cancel_id, original_id, cancelled_on, anchor, share, sold_on, term)
+        for line in _lines(paid, cancellation, terms, month.name, missing):
+            found.setdefault(line.original.payee, []).append(line)
+    return found
+
+
+def _lines(
+    paid: list[CommissionPaid],
+    cancellation: Cancellation,
+    terms: ClawbackTerms,
+    period: str,
+    missing: str | None,
+) -> list[ClawbackLine]:
+    """The clawback lines of one cancellation landing in `period`; with `missing` (no anchor date or term to
+    count from), a 0 line per original commission that says why."""
+    if missing is None:
+        return clawbacks(paid, cancellation, terms, period)
+    trace = {"cancelled_on": cancellation.cancelled_on.isoformat(), "method": terms.method.value}
+    return [ClawbackLine(p, cancellation.id, period, ZERO, ZERO, f"no clawback: {missing}", trace) for p in paid]
+
+
+def _anchor(rule: Clawback, sold_on: date, attributes: dict[str, Any]) -> tuple[date, str | None]:
+    """The date the window counts from, or the reason there is none."""
+    name = rule.anchor_field
+    if name is None:
+        return sold_on, None
+    value = attributes.get(name)
+    try:
+        return date.fromisoformat(str(value)), None
+    except ValueError:
+        shown = "no value" if value in (None, "") else repr(value)
+        return sold_on, f"anchor {rule.anchor.value}: the original's {name!r} has {shown}, not a date"
+
+
+def _term(rule: Clawback, attributes: dict[str, Any]) -> int | None:
+    value = attributes.get(rule.term_attribute)
+    try:
+        months = Decimal(str(value))
+    except (ArithmeticError, ValueError):
+        return None
+    if not months.is_finite() or months <= 0 or months != months.to_integral_value():
+        return None
+    return int(months)
+
+
+def commissions_paid(
+    session: Session, run: m.Run, plan: PlanInForce, transaction: str, credits: list[m.RunCredit]
+) -> list[CommissionPaid]:
+    """What `transaction` was paid by each earning of `run` (its month's) of the payees credited with it: a
+    per-transaction earning's lines share it exactly; an aggregate earning is shared by the transaction's value
+    toward its measure, `earning × value / base` (`allocate`). Bonuses and SPIFs are not shared (not clawed)."""
+    payees = sorted({c.payee for c in credits})
+    measures = {x.name: x for x in plan.document.measures}
+    scale = plan.document.rounding.scale
+    earnings = session.scalars(
+        select(m.RunEarning)
+        .where(m.RunEarning.run_id == run.id, m.RunEarning.plan == plan.plan_id, m.RunEarning.payee.in_(payees))
+        .order_by(m.RunEarning.payee, m.RunEarning.component, m.RunEarning.id)
+    )
+    found: list[CommissionPaid] = []
+    for e in earnings:
+        trace = e.trace if isinstance(e.trace, dict) else {}
+        lines = [x for x in trace.get("lines") or [] if isinstance(x, dict) and "transaction" in x]
+        if lines:
+            by_tx: dict[str, Decimal] = {}
+            for x in lines:
+                by_tx[x["transaction"]] = by_tx.get(x["transaction"], ZERO) + Decimal(str(x["amount"]))
+            if transaction not in by_tx:
+                continue
+            amount = allocate(e.amount, by_tx, sum(by_tx.values(), ZERO), scale)[transaction]
+        elif trace.get("measure") and trace.get("base") is not None:
+            name = str(trace["measure"])
+            mine = [c for c in credits if c.payee == e.payee and name in (c.measures or "").split(",")]
+            if not mine:
+                continue
+            value = _credit_value(measures.get(name), mine)
+            amount = allocate(e.amount, {transaction: value}, Decimal(str(trace["base"])), scale)[transaction]
+        else:
+            continue
+        if amount:
+            found.append(CommissionPaid(plan.plan_id, e.payee, e.component, e.period, transaction, amount))
+    return found
+
+
+def _credit_value(measure: Measure | None, credits: list[m.RunCredit]) -> Decimal:
+    """What a transaction's credits of one payee add to a sum or count measure."""
+    if measure is not None and measure.count == "transactions":
+        return ONE
+    if measure is not None and measure.count == "credits":
+        return Decimal(len(credits))
+    if measure is None or measure.sum is None:
+        return sum((c.amount for c in credits), ZERO)
+    expression = parse(measure.sum)
+    total = ZERO
+    for c in credits:
+        env = {
+            "amount": c.amount,
+            "credit.share": c.share,
+            "credit.level": c.level,
+            "credit.role": c.role,
+            "credit.source": c.source,
+        }
+        try:
+            total += Decimal(evaluate(expression, env) or 0)
+        except ExprError as exc:
+            raise InvalidInput(f"measure {measure.name}: cannot value {c.transaction} for a clawback: {exc}") from None
+    return total
+
+
 # --- rates --------------------------------------------------------------------------------------------------
 
 
@@ -449,7 +631,9 @@ def plan_payments(
                 prior_period=d.period,
             )
         )
+    clawed = plan_clawbacks(session, ctx, plan)
     names = sorted(set(by_payee) | {p for p, b in before.items() if b.draw_owed or b.held} | set(adjustments))
+    names = sorted(set(names) | set(clawed))
     if doc.pay and doc.pay.draw:
         names = sorted(set(names) | set(facts))
     payee_ids = {n: f.id for n, f in facts.items()}
@@ -488,6 +672,7 @@ def plan_payments(
                 pay_currency=currency,
                 earnings=by_payee.get(name, []),
                 adjustments=adjustments.get(name, []),
+                clawbacks=clawed.get(name, []),
                 draw=draw,
                 plan_start=_month_name(ctx, fact.plan_start) if fact else None,
                 terminated_in=_month_name(ctx, fact.termination) if fact else None,

@@ -7,7 +7,8 @@ as a negative line in the open period, linked to the original (transaction, earn
    to the earning exactly. A per-transaction earning is its own share.
 2. Whether it is clawed (`clawback`): the cancellation date is within the window counted from the anchor date
    (booking, invoice or payment: the caller passes the one the plan names), half-open: a window of 90 days from
-   1 March covers 1 March to 29 May inclusive; cancelled on 30 May is outside. Outside: a line of 0 with the
+   1 March covers 1 March to 29 May inclusive; cancelled on 30 May is outside. A window of 6 months from 15
+   January ends on 15 July (outside); a month from 31 January ends on 28 February. Outside: a line of 0 with the
    reason, so the statement can say why nothing was taken back.
 3. How much: `full` takes the whole share (× the share of the transaction returned); `pro_rata` takes the
    unserved part of the contract term, `share × unserved months / term months`, where a month with any day in
@@ -58,7 +59,7 @@ class ClawbackTerms:
         if self.window_days is not None:
             return anchor + timedelta(days=self.window_days)
         assert self.window_months is not None
-        return add_months(anchor, self.window_months)
+        return months_after(anchor, self.window_months)
 
 
 @dataclass(frozen=True)
@@ -99,6 +100,13 @@ class ClawbackLine:
     fraction: Decimal  # of the original taken back
     reason: str
     trace: dict[str, str] = field(default_factory=dict)
+
+
+def months_after(day: date, months: int) -> date:
+    """The same day `months` later, or the month's last day when it is shorter (31 January + 1 → 28 February)."""
+    first = add_months(day.replace(day=1), months)
+    last = (add_months(first, 1) - timedelta(days=1)).day
+    return first.replace(day=min(day.day, last))
 
 
 def allocate(earning: Decimal, credits: Mapping[str, Decimal], base: Decimal, scale: int = 2) -> dict[str, Decimal]:

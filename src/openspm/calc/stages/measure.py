@@ -7,7 +7,9 @@ measure m for payee p over period P up to month M" exactly:
   (direct, rollup, overlay) or role is in `roles` and that pass `filter`;
 - `count: transactions` counts distinct credited sales minus cancellations;
 - `formula` combines other measures of the same payee and period;
-- `accumulate: qtd | ytd` widens the window to the quarter or year to date.
+- `accumulate: qtd | ytd` widens the window to the quarter or year to date;
+- under a plan with `pay.clawback`, a return or cancellation of an earlier month's sale counts toward no
+  measure (`clawed_back`): the pay stage takes back what its original paid instead.
 
 The heavy aggregation (credits → payee × month) runs on the engine; period
 sums and formulas run on the small monthly table in Decimal.
@@ -65,9 +67,23 @@ def counts_toward(credits: Any, roles: list[str], condition: str | None) -> Any:
     return keep
 
 
-def flag_measures(credits: Any, measures: list[Measure]) -> Any:
-    """Credits with a boolean column `in__<measure>` per sum or count measure: does it count?"""
+def clawed_back(credits: Any) -> Any:
+    """A boolean expression: the credit is a return or cancellation of a sale dated in an earlier month.
+
+    Under a plan with `pay.clawback` such a credit counts toward no measure (the pay stage takes back the
+    commission its original paid, so the measure must not fall as well); it is still stored, for the trace. A
+    return in its sale's own month nets in the measure as before: nothing was paid to take back."""
+    own = credits.date.year() * 12 + credits.date.month()
+    basis = credits.basis_date.year() * 12 + credits.basis_date.month()
+    return credits.transaction__type.isin(["return", "cancellation"]) & (basis < own)
+
+
+def flag_measures(credits: Any, measures: list[Measure], excluded: Any | None = None) -> Any:
+    """Credits with a boolean column `in__<measure>` per sum or count measure: does it count? A credit for
+    which `excluded` (a boolean expression, see `clawed_back`) holds counts toward none."""
     flags = {f"in__{m.name}": counts_toward(credits, m.roles, m.filter) for m in measures if m.formula is None}
+    if excluded is not None:
+        flags = {name: flag & ~excluded for name, flag in flags.items()}
     return credits.mutate(**flags) if flags else credits
 
 
