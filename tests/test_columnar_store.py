@@ -142,3 +142,23 @@ def test_insert_arrow_stores_what_insert_columns_stores(engine: Engine) -> None:
         query = text(f"SELECT {as_text} FROM run_credits WHERE run_id = :run ORDER BY id")
         stored = {run: session.execute(query, {"run": run}).all() for run in runs_}
     assert stored[runs_[0]] == stored[runs_[1]] and len(stored[runs_[0]]) == 3
+
+
+def test_a_time_stamp_for_every_row_is_stored_as_the_driver_would_store_it(tmp_path: Path) -> None:
+    """`insert_columns` binds one time stamp repeated on every row once, as text; the stored bytes are the ones
+    sqlite3's own datetime adapter writes for each row."""
+    import sqlite3
+
+    from openspm.core.dates import utc_now
+    from openspm.store.bulk import _bound
+
+    engine = make_engine(f"sqlite:///{tmp_path / 'a.db'}")
+    now = utc_now()
+    bound = _bound(runs.PAYEE_MEASURES, "updated_at", [now, now], engine.dialect)
+    processor = runs.PAYEE_MEASURES.c["updated_at"].type.bind_processor(engine.dialect)
+    assert processor is not None
+    connection = sqlite3.connect(":memory:")
+    connection.execute("CREATE TABLE t (x)")
+    connection.execute("INSERT INTO t VALUES (?)", (processor(now),))
+    ((stored,),) = connection.execute("SELECT x FROM t").fetchall()
+    assert bound == [stored, stored] and isinstance(stored, str)

@@ -38,7 +38,7 @@ from openspm.plan.load import PlanError, parse_plan
 from openspm.runs import pay
 from openspm.store import columnar
 from openspm.store import models as m
-from openspm.store.bulk import insert_arrow, insert_columns
+from openspm.store.bulk import insert_arrow, insert_columns, paused_gc
 
 Progress = Callable[[str, int, int], None]
 
@@ -557,6 +557,12 @@ LIVE_EARNINGS = cast(Table, m.LiveEarning.__table__)
 
 
 def _store_results(session: Session, run_id: int, ctx: RunContext, results: Results) -> None:
+    with paused_gc():  # hundreds of thousands of row objects: spare the cycle collector's rescans
+        _write_results(session, run_id, ctx, results)
+
+
+def _write_results(session: Session, run_id: int, ctx: RunContext, results: Results) -> None:
+    """The rows of a run: its month's credits, measures, earnings, live state and issues."""
     # A run keeps the credits of its own month; earlier months' credits are in their own runs,
     # and each earning's trace lists every credit its measure adds up.
     if results.credits is not None and results.credits.num_rows:

@@ -12,6 +12,7 @@ import gc
 import json
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import datetime
 from decimal import Decimal
 from itertools import chain
 from typing import Any, cast
@@ -66,7 +67,10 @@ def _bound(table: Table, name: str, values: list[Any], dialect: Any) -> list[Any
         return values
     first = values[0] if values else None
     if len(values) > 1 and all(v is first for v in values):  # one object for every row (a time stamp)
-        return [processor(first)] * len(values)
+        bound = processor(first)
+        if isinstance(bound, datetime) and dialect.name == "sqlite":
+            bound = bound.isoformat(" ")  # what sqlite3's default adapter would store for each row
+        return [bound] * len(values)
     return [processor(v) for v in values]
 
 
@@ -77,7 +81,7 @@ def insert_arrow(session: Session, table: Table, data: pa.Table, constants: dict
     Decimal and date columns go to the driver as their canonical text, converted in Arrow (`canonical_text`);
     other columns through their Python values."""
     for offset in range(0, data.num_rows, ARROW_SLICE):
-        with _no_gc():
+        with paused_gc():
             _insert_slice(session, table, data.slice(offset, ARROW_SLICE), constants or {})
 
 
@@ -133,7 +137,7 @@ def _write_rows(session: Session, table: Table, names: list[str], rows: list[tup
     per = max(1, MAX_PARAMETERS // len(columns))  # rows per INSERT: fewer statement steps for the driver
     full = len(rows) - len(rows) % per
     insert = f"INSERT INTO {table.name} ({quoted}) VALUES "  # noqa: S608
-    with _no_gc():  # millions of parameter tuples and lists: none can be part of a reference cycle
+    with paused_gc():  # millions of parameter tuples and lists: none can be part of a reference cycle
         if full:
             flat = [tuple(chain.from_iterable(rows[i : i + per])) for i in range(0, full, per)]
             connection.exec_driver_sql(insert + ", ".join([row_marks] * per), flat)
@@ -145,7 +149,7 @@ MAX_PARAMETERS = 999  # SQLite's smallest limit on the parameters of one stateme
 
 
 @contextmanager
-def _no_gc() -> Iterator[None]:
+def paused_gc() -> Iterator[None]:
     """Pause Python's cycle collector (it rescans every live tuple as millions are made), then restore it."""
     enabled = gc.isenabled()
     gc.disable()
