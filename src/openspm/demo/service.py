@@ -6,7 +6,10 @@ with `generate`, creates the fiscal calendar for 2025-2027 and imports every fil
 through the ordinary importer, in dependency order. The demo must load with no
 rejected row: a rejection is a bug in the generator or the importer, and raises.
 
-Output: `{"imports": {kind: counts}, "seconds": float, "out": str}`.
+Every demo user gets the password `DEMO_PASSWORD` (argon2-hashed like any other), so each role can sign
+in to the web app at once; `users` lists one user per role with how many have that role.
+
+Output: `{"imports": {kind: counts}, "seconds": float, "out": str, "password": str, "users": [...]}`.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from typing import Any
 from sqlalchemy import Engine, inspect, select, text
 from sqlalchemy.orm import Session
 
+from openspm.auth.service import set_passwords
 from openspm.core.errors import Conflict, OpenSpmError, StoreError
 from openspm.demo.generate import DEMO_YEARS, generate
 from openspm.ingest.service import ImportReport, Progress, import_file
@@ -26,6 +30,8 @@ from openspm.store import models as m
 from openspm.store.db import current_revision, migrate
 
 CALENDAR = "fiscal"
+DEMO_PASSWORD = "openspm-demo"  # noqa: S105 (public on purpose: the demo company's sign-in password)
+ROLE_ORDER = ("admin", "comp_analyst", "finance", "manager", "rep")
 SHOWN_ISSUES = 3
 
 
@@ -128,4 +134,28 @@ def load_demo(
         imports[kind] = import_counts(report)
     if progress is not None:
         progress("demo company", len(files), len(files))
-    return {"imports": imports, "seconds": round(time.perf_counter() - started, 3), "out": str(out_dir)}
+    set_passwords(engine, DEMO_PASSWORD, actor)
+    return {
+        "imports": imports,
+        "seconds": round(time.perf_counter() - started, 3),
+        "out": str(out_dir),
+        "password": DEMO_PASSWORD,
+        "users": demo_users(engine),
+    }
+
+
+def demo_users(engine: Engine) -> list[dict[str, Any]]:
+    """One user per role (the first by email), with the number of users holding that role."""
+    with Session(engine) as session:
+        rows = session.execute(
+            select(m.Role.name, m.User.email, m.User.name)
+            .join(m.UserRole, m.UserRole.role_id == m.Role.id)
+            .join(m.User, m.User.id == m.UserRole.user_id)
+            .order_by(m.User.id)
+        ).all()
+    found: list[dict[str, Any]] = []
+    for role in ROLE_ORDER:
+        users = [(email, name) for r, email, name in rows if r == role]
+        if users:
+            found.append({"role": role, "email": users[0][0], "name": users[0][1], "count": len(users)})
+    return found

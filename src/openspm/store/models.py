@@ -444,6 +444,25 @@ class UserRole(Base):
     role_id: Mapped[int] = mapped_column(ForeignKey("roles.id"), primary_key=True)
 
 
+class ApiToken(Base):
+    """An API token of a user for integrations: only its SHA-256 is stored (the token is shown once).
+
+    `scopes` is `read` or `read,write`; a revoked token (`revoked_at` set) answers 401.
+    """
+
+    __tablename__ = "api_tokens"
+    id: Mapped[int] = _id()
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    name: Mapped[str] = mapped_column(String(100))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    prefix: Mapped[str] = mapped_column(String(16))  # the first characters, to recognise a token in a list
+    scopes: Mapped[str] = mapped_column(String(64))
+    created_by: Mapped[str] = mapped_column(String(254))
+    created_at: Mapped[datetime] = mapped_column(default=utc_now)
+    last_used_at: Mapped[datetime | None]
+    revoked_at: Mapped[datetime | None]
+
+
 class AuditEntry(Base):
     """Who changed what, when, with the values before and after."""
 

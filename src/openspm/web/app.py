@@ -1,8 +1,8 @@
-"""The web app: a placeholder home page over the store until the web issue lands.
+"""The web app: pages for every role, the JSON API under /api/v1, sign-in with signed cookie sessions.
 
-`create_app()` builds the FastAPI application; `openspm serve` runs it. The page
-shows what the store holds and how to load more; `/api/v1/status` gives the same
-as JSON, and `/healthz` answers when the store is reachable.
+`create_app()` builds the FastAPI application; `openspm serve` runs it. Pages and API read and write only
+through `openspm.access`, so the same rules (a rep sees their own data, a manager their team as of the
+month, finance everything read-only) hold everywhere. `/healthz` answers when the store is reachable.
 """
 
 from __future__ import annotations
@@ -10,17 +10,19 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from fastapi import FastAPI, Request
-from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
-from fastapi.templating import Jinja2Templates
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
+from starlette.middleware.sessions import SessionMiddleware
 
 from openspm import __version__
-from openspm.core.errors import OpenSpmError
+from openspm.auth.secret import secret_key
 from openspm.store import models as m
 from openspm.store.db import make_engine
+from openspm.web import errors
+from openspm.web.pages import auth, rep
+from openspm.web.security import SESSION_HOURS
 
 HERE = Path(__file__).parent
 COUNTED = {
@@ -55,54 +57,37 @@ def store_summary(engine: Engine) -> dict[str, Any]:
             }
             for b in batches
         ]
-        runs = session.scalars(
-            select(m.Run).where(m.Run.status == "completed").order_by(m.Run.id.desc()).limit(12)
-        ).all()
-        totals: dict[int, list[tuple[str, Any]]] = {}
-        if runs:
-            query = select(m.RunEarning.run_id, m.RunEarning.currency, m.RunEarning.amount).where(
-                m.RunEarning.run_id.in_([r.id for r in runs])
-            )
-            sums: dict[tuple[int, str], Any] = {}
-            for run_id, currency, amount in session.execute(query):
-                sums[(run_id, currency)] = sums.get((run_id, currency), 0) + amount
-            for (run_id, currency), amount in sorted(sums.items()):
-                totals.setdefault(run_id, []).append((currency, amount))
-        recent = [
-            {
-                "run": r.id,
-                "period": r.period,
-                "at": r.started_at.isoformat(timespec="seconds"),
-                "plans": ", ".join(f"{k} v{v}" for k, v in sorted(r.plans.items())),
-                "total": ", ".join(f"{amount:,.2f} {currency}" for currency, amount in totals.get(r.id, [])),
-            }
-            for r in runs
-        ]
-    return {"counts": counts, "imports": imports, "runs": recent}
+    return {"counts": counts, "imports": imports}
 
 
-def create_app(engine: Engine | None = None) -> FastAPI:
-    """The application, bound to `engine` (default: the configured store)."""
+def create_app(engine: Engine | None = None, *, secret: str | None = None, https_only: bool = False) -> FastAPI:
+    """The application, bound to `engine` (default: the configured store).
+
+    `secret` signs the session cookie (default: `OPENSPM_SECRET_KEY`, or `<data dir>/secret.key`).
+    """
     store = engine or make_engine()
-    app = FastAPI(title="openspm", version=__version__)
-    templates = Jinja2Templates(directory=HERE / "templates")
+    app = FastAPI(
+        title="openspm",
+        version=__version__,
+        docs_url="/api/docs",
+        redoc_url=None,
+        openapi_url="/api/v1/openapi.json",
+    )
+    app.state.engine = store
+    app.add_middleware(
+        SessionMiddleware,
+        secret_key=secret or secret_key(),
+        session_cookie="openspm_session",
+        max_age=SESSION_HOURS * 3600,
+        same_site="lax",
+        https_only=https_only,
+    )
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
+    errors.install(app)
+    app.include_router(auth.router, include_in_schema=False)
+    app.include_router(rep.router, include_in_schema=False)
 
-    @app.exception_handler(OpenSpmError)
-    async def user_error(request: Request, exc: OpenSpmError) -> JSONResponse:
-        return JSONResponse({"error": str(exc)}, status_code=exc.http_status)
-
-    @app.get("/", response_class=HTMLResponse)
-    def home(request: Request) -> HTMLResponse:
-        return templates.TemplateResponse(
-            request, "home.html", {"summary": store_summary(store), "version": __version__}
-        )
-
-    @app.get("/api/v1/status")
-    def status() -> dict[str, Any]:
-        return {"version": __version__, **store_summary(store)}
-
-    @app.get("/healthz")
+    @app.get("/healthz", include_in_schema=False)
     def health() -> dict[str, str]:
         with store.connect() as conn:
             conn.exec_driver_sql("SELECT 1")

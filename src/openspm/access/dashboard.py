@@ -1,0 +1,270 @@
+"""What a rep's dashboard and a manager's team table show, for the payees the principal may see.
+
+- Earned: the month, the quarter to date and the year to date, summed per currency from `live_earnings`
+  (what full runs and incremental recompute keep current); paid: the year's payments to date, each month
+  from its period run.
+- Attainment against each quota: the month's live earnings that carry a quota (the latest run's figures, or
+  newer after an incremental recompute), with pacing to the measure period's end: the attainment so far
+  divided by the share of the period gone (as of today, within the period), i.e. where the payee lands at
+  this pace; a finished period's pacing is its attainment.
+- Recent credited deals: the newest credits of the month's newest completed run.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+
+from sqlalchemy import Engine, func, select
+from sqlalchemy.orm import Session
+
+from openspm.access.principal import Principal
+from openspm.access.visibility import visible_payee, visible_payee_ids
+from openspm.core.dates import utc_now
+from openspm.core.errors import NotFound
+from openspm.runs.pay import latest_completed, period_run
+from openspm.store import models as m
+
+RECENT_DEALS = 10
+
+
+@dataclass(frozen=True)
+class Attainment:
+    plan: str
+    component: str
+    measure_period: str
+    base: Decimal | None
+    quota: Decimal
+    attainment: Decimal
+    elapsed: Decimal  # share of the measure period gone, 0..1
+    pacing: Decimal | None  # projected attainment at period end
+    currency: str
+
+
+@dataclass(frozen=True)
+class Deal:
+    transaction: str
+    date: date
+    plan: str
+    role: str
+    amount: Decimal
+    currency: str
+
+
+@dataclass(frozen=True)
+class Dashboard:
+    payee: str
+    name: str
+    period: str
+    quarter: str | None
+    year: str
+    months: list[str]  # every month of the calendar, for the period picker
+    earned_month: dict[str, Decimal]
+    earned_quarter: dict[str, Decimal]
+    earned_year: dict[str, Decimal]
+    paid_year: dict[str, Decimal]  # pay currency → paid in the year through the month
+    attainment: list[Attainment]
+    deals: list[Deal]
+    components: list[tuple[str, str, Decimal, str]] = field(default_factory=list)  # plan, component, amount, ccy
+    closed: bool = False
+
+
+def _add(into: dict[str, Decimal], currency: str, amount: Decimal) -> None:
+    into[currency] = into.get(currency, Decimal(0)) + amount
+
+
+def _months(session: Session) -> list[m.Period]:
+    return list(session.scalars(select(m.Period).where(m.Period.kind == "month").order_by(m.Period.start_date)))
+
+
+def default_month(session: Session, payee_id: int | None = None) -> str:
+    """The newest month up to today with live earnings (of the payee), else the newest with any."""
+    months = _months(session)
+    if not months:
+        raise NotFound("the calendar has no months yet; create one with `openspm calendar create`")
+    query = select(m.LiveEarning.period).distinct()
+    if payee_id is not None:
+        query = query.where(m.LiveEarning.payee_id == payee_id)
+    with_data = set(session.scalars(query))
+    today = utc_now().date()
+    candidates = [p for p in months if p.name in with_data]
+    past = [p for p in candidates if p.start_date <= today]
+    if past:
+        return past[-1].name
+    if candidates:
+        return candidates[-1].name
+    current = [p for p in months if p.start_date <= today]
+    return (current or months)[-1].name
+
+
+def _elapsed(start: date, end: date, today: date) -> Decimal:
+    total = (end - start).days
+    gone = min(max((today - start).days, 0), total)
+    return Decimal(gone) / Decimal(total) if total else Decimal(1)
+
+
+def _containing(periods: list[m.Period], kind: str, month: m.Period) -> m.Period | None:
+    return next(
+        (p for p in periods if p.kind == kind and p.start_date <= month.start_date < p.end_date),
+        None,
+    )
+
+
+def dashboard_for(
+    engine: Engine, principal: Principal, payee: str | None = None, period: str | None = None
+) -> Dashboard:
+    """The dashboard of `payee` (default: the principal's own) for `period` (default: `default_month`)."""
+    with Session(engine) as session:
+        target = payee or principal.payee
+        if target is None:
+            raise NotFound(f"{principal.email} is not linked to a payee; pick a payee to see their dashboard")
+        found = visible_payee(session, principal, target, period)
+        name = period or default_month(session, found.id)
+        if period is None:
+            found = visible_payee(session, principal, target, name)
+        periods = list(session.scalars(select(m.Period).order_by(m.Period.start_date)))
+        month = next((p for p in periods if p.name == name), None)
+        if month is None or month.kind != "month":
+            raise NotFound(f"unknown month {name!r}")
+        quarter = _containing(periods, "quarter", month)
+        year = _containing(periods, "year", month)
+        months = [p for p in periods if p.kind == "month"]
+        in_year = [p.name for p in months if year is not None and year.start_date <= p.start_date <= month.start_date]
+        in_quarter = {
+            p.name for p in months if quarter is not None and quarter.start_date <= p.start_date <= month.start_date
+        }
+        earned_month: dict[str, Decimal] = {}
+        earned_quarter: dict[str, Decimal] = {}
+        earned_year: dict[str, Decimal] = {}
+        components: list[tuple[str, str, Decimal, str]] = []
+        attainment: list[Attainment] = []
+        ranges = {p.name: (p.start_date, p.end_date) for p in periods}
+        today = utc_now().date()
+        rows = session.scalars(
+            select(m.LiveEarning)
+            .where(m.LiveEarning.payee_id == found.id, m.LiveEarning.period.in_(in_year or [name]))
+            .order_by(m.LiveEarning.plan, m.LiveEarning.component)
+        )
+        for e in rows:
+            _add(earned_year, e.currency, e.amount)
+            if e.period in in_quarter:
+                _add(earned_quarter, e.currency, e.amount)
+            if e.period != name:
+                continue
+            _add(earned_month, e.currency, e.amount)
+            components.append((e.plan, e.component, e.amount, e.currency))
+            if e.quota is not None and e.quota != 0 and e.attainment is not None:
+                start, end = ranges.get(e.measure_period, (month.start_date, month.end_date))
+                gone = _elapsed(start, end, today)
+                pacing = e.attainment if gone >= 1 else (e.attainment / gone if gone > 0 else None)
+                attainment.append(
+                    Attainment(
+                        e.plan, e.component, e.measure_period, e.base, e.quota, e.attainment, gone, pacing, e.currency
+                    )
+                )
+        paid: dict[str, Decimal] = {}
+        for month_name in in_year:
+            try:
+                run = period_run(session, month_name)
+            except NotFound:
+                continue
+            for currency, amount in session.execute(
+                select(m.Payment.pay_currency, func.sum(m.Payment.pay_amount))
+                .where(m.Payment.run_id == run.id, m.Payment.payee_id == found.id)
+                .group_by(m.Payment.pay_currency)
+            ):
+                _add(paid, currency, Decimal(amount))
+        deals: list[Deal] = []
+        newest = latest_completed(session, name)
+        if newest is not None:
+            credits = session.scalars(
+                select(m.RunCredit)
+                .where(m.RunCredit.run_id == newest.id, m.RunCredit.payee == found.external_id)
+                .order_by(m.RunCredit.date.desc(), m.RunCredit.id.desc())
+                .limit(RECENT_DEALS)
+            )
+            deals = [Deal(c.transaction, c.date, c.plan, c.role, c.amount, c.currency) for c in credits]
+        return Dashboard(
+            found.external_id,
+            found.name,
+            name,
+            quarter.name if quarter else None,
+            year.name if year else f"FY{month.fiscal_year}",
+            [p.name for p in months],
+            earned_month,
+            earned_quarter,
+            earned_year,
+            paid,
+            attainment,
+            deals,
+            components,
+            month.status == "closed",
+        )
+
+
+@dataclass(frozen=True)
+class TeamRow:
+    payee: str
+    name: str
+    role: str | None
+    region: str | None
+    earned_month: dict[str, Decimal]
+    earned_year: dict[str, Decimal]
+    attainment: Decimal | None  # of the component with the largest quota
+    component: str | None
+
+
+def team_for(engine: Engine, principal: Principal, period: str | None = None) -> tuple[str, list[TeamRow]]:
+    """The month and one row per payee the principal may see in it (a manager's team; everyone for admins)."""
+    with Session(engine) as session:
+        name = period or default_month(session, principal.payee_id if not principal.sees_all else None)
+        month = session.scalars(select(m.Period).where(m.Period.name == name, m.Period.kind == "month")).first()
+        if month is None:
+            raise NotFound(f"unknown month {name!r}")
+        ids = visible_payee_ids(session, principal, name)
+        year_months = list(
+            session.scalars(
+                select(m.Period.name).where(
+                    m.Period.kind == "month",
+                    m.Period.fiscal_year == month.fiscal_year,
+                    m.Period.start_date <= month.start_date,
+                )
+            )
+        )
+        query = select(m.LiveEarning).where(m.LiveEarning.period.in_(year_months))
+        if ids is not None:
+            query = query.where(m.LiveEarning.payee_id.in_(ids or [-1]))
+        by_payee: dict[int, list[m.LiveEarning]] = {}
+        for e in session.scalars(query):
+            by_payee.setdefault(e.payee_id, []).append(e)
+        payees = select(m.Payee)
+        if ids is not None:
+            payees = payees.where(m.Payee.id.in_(ids or [-1]))
+        rows = []
+        for p in session.scalars(payees.order_by(m.Payee.name)):
+            earned = by_payee.get(p.id, [])
+            if not earned and (ids is None or p.id == principal.payee_id):
+                continue
+            month_sum: dict[str, Decimal] = {}
+            year_sum: dict[str, Decimal] = {}
+            main: m.LiveEarning | None = None
+            for e in earned:
+                _add(year_sum, e.currency, e.amount)
+                if e.period == name:
+                    _add(month_sum, e.currency, e.amount)
+                    if e.quota and e.attainment is not None and (main is None or e.quota > (main.quota or 0)):
+                        main = e
+            rows.append(
+                TeamRow(
+                    p.external_id,
+                    p.name,
+                    p.role,
+                    p.region,
+                    month_sum,
+                    year_sum,
+                    main.attainment if main else None,
+                    main.component if main else None,
+                )
+            )
+        return name, rows
