@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import os
 import re
+import secrets
 import shutil
 import socket
 import sys
@@ -28,10 +29,12 @@ from pathlib import Path
 import pytest
 import uvicorn
 from playwright.sync_api import Browser, Page, Playwright, ViewportSize, sync_playwright
-from sqlalchemy import Engine
+from sqlalchemy import Engine, select
+from sqlalchemy.orm import Session
 
 from openspm.demo.service import load_demo
 from openspm.runs.service import run_period
+from openspm.store import models as m
 from openspm.store.db import make_engine
 from openspm.web.app import create_app
 
@@ -69,24 +72,55 @@ def _browser_available() -> None:
     pytest.skip(SKIP_REASON)
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _fresh_screenshots(_browser_available: None) -> None:
+    """build/screenshots holds this run's pictures only."""
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    for old in SCREENSHOTS.glob("*.png"):
+        old.unlink()
+
+
+@dataclass(frozen=True)
+class DemoUser:
+    email: str
+    name: str
+    payee: str | None  # the payee's external id, for a rep or manager
+
+
 @dataclass
 class DemoSite:
-    """The running app: its address and the store behind it."""
+    """The running app: its address, the store behind it and the demo users' password."""
 
     url: str
     engine: Engine
+    password: str
     months: tuple[str, ...] = field(default=MONTHS)
+
+    def users(self, role: str) -> list[DemoUser]:
+        """The demo's users holding `role`, by email; reps and managers first when their payee has credits."""
+        with Session(self.engine) as session:
+            rows = session.execute(
+                select(m.User.email, m.User.name, m.Payee.external_id)
+                .join(m.UserRole, m.UserRole.user_id == m.User.id)
+                .join(m.Role, m.Role.id == m.UserRole.role_id)
+                .outerjoin(m.Payee, m.Payee.id == m.User.payee_id)
+                .where(m.Role.name == role)
+                .order_by(m.User.email)
+            ).all()
+            credited = set(session.scalars(select(m.RunCredit.payee).distinct()))
+        users = [DemoUser(email, name, payee) for email, name, payee in rows]
+        return sorted(users, key=lambda u: u.payee not in credited)
 
 
 @pytest.fixture(scope="session")
-def demo_engine(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Engine]:
-    """A SQLite store holding the demo company with its first months run."""
+def demo_store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Engine, str]]:
+    """A SQLite store holding the demo company with its first months run, and the demo users' password."""
     root = tmp_path_factory.mktemp("browser")
     engine = make_engine(f"sqlite:///{root / 'demo.db'}")
-    load_demo(engine, root / "demo", seed=5, scale=0.05)
+    loaded = load_demo(engine, root / "demo", seed=5, scale=0.05)
     for month in MONTHS:
         run_period(engine, month, actor="browser-tests")
-    yield engine
+    yield engine, str(loaded.get("password", ""))
     engine.dispose()
 
 
@@ -106,20 +140,22 @@ def _wait_until_healthy(url: str, thread: threading.Thread, seconds: float = 30.
 
 
 @pytest.fixture(scope="session")
-def site(demo_engine: Engine) -> Iterator[DemoSite]:
+def site(demo_store: tuple[Engine, str]) -> Iterator[DemoSite]:
     """The real app (`create_app`) served by uvicorn on a free 127.0.0.1 port, until the session ends."""
+    engine, password = demo_store
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", 0))  # the socket is handed to uvicorn: no race for the port
     port = sock.getsockname()[1]
-    config = uvicorn.Config(create_app(demo_engine), log_level="warning", access_log=False)
+    app = create_app(engine, secret=secrets.token_urlsafe(32))  # sessions signed with a key of this run only
+    config = uvicorn.Config(app, log_level="warning", access_log=False)
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, name="openspm-web", daemon=True)
     thread.start()
     url = f"http://127.0.0.1:{port}"
     try:
         _wait_until_healthy(url, thread)
-        yield DemoSite(url=url, engine=demo_engine)
+        yield DemoSite(url=url, engine=engine, password=password)
     finally:
         server.should_exit = True
         thread.join(timeout=10)
@@ -189,11 +225,20 @@ Screenshot = Callable[[Page, str], Path]
 @pytest.fixture(scope="session")
 def screenshot() -> Screenshot:
     """screenshot(page, name) → build/screenshots/<name>.png, the whole page."""
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
 
     def _shoot(tab: Page, name: str) -> Path:
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
         path = SCREENSHOTS / f"{name}.png"
         tab.screenshot(path=path, full_page=True)
         return path
 
     return _shoot
+
+
+def sign_in(page: Page, user: DemoUser, password: str) -> None:
+    """Sign in through the login form as `user`; returns on the page the app sends them to."""
+    page.goto("/login")
+    page.get_by_label("Email").fill(user.email)
+    page.get_by_label("Password").fill(password)
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url(lambda url: "/login" not in url)
