@@ -117,3 +117,83 @@ def test_statement_page_and_exports_for_the_own_payee_and_404_for_another(compan
         assert other.status_code == 404, path
         assert "unknown payee &#39;R2&#39;" in other.text and "Bob" not in other.text
     assert client.get("/statements?payee=R3").status_code == 404
+
+
+def test_manager_team_table_is_the_team_as_of_the_month_and_sorts(company: Engine) -> None:
+    client = signed_in(company, "m1@x.io")
+    january = client.get("/team?period=FY2025-M01&sort=month&dir=desc")
+    assert january.status_code == 200
+    rows = re.findall(r'<a href="/dashboard\?payee=(\w+)&amp;period=FY2025-M01">', january.text)
+    assert rows == ["R1", "R2"]  # 400.00 then 200.03; the manager, with no earnings of their own, is left out
+    assert 'aria-sort="descending"' in january.text
+    february = client.get("/team?period=FY2025-M02&sort=name")
+    assert re.findall(r"/dashboard\?payee=(\w+)&amp;", february.text) == ["R1"]
+    assert "R2" not in re.findall(r"/dashboard\?payee=(\w+)&amp;", february.text)  # moved to M2 on 1 February
+    filtered = client.get("/team?period=FY2025-M01&q=bob")
+    assert re.findall(r"/dashboard\?payee=(\w+)&amp;", filtered.text) == ["R2"]
+    assert client.get("/dashboard?payee=R2&period=FY2025-M01").status_code == 200
+    assert client.get("/dashboard?payee=R2&period=FY2025-M02").status_code == 404
+    assert signed_in(company, "r1@x.io").get("/team?period=FY2025-M01").text.count("/dashboard?payee=") == 1
+
+
+def test_admin_approves_and_closes_with_csrf_protected_forms_and_finance_only_reads(company: Engine) -> None:
+    finance = signed_in(company, "finance@x.io")
+    page = finance.get("/admin/periods")
+    assert page.status_code == 200 and "FY2025-M01" in page.text and "/approve" not in page.text
+    token = csrf_of(finance, "/admin/periods")
+    assert finance.post("/admin/periods/FY2025-M01/approve", data={"csrf_token": token}).status_code == 403
+    assert signed_in(company, "r1@x.io").get("/admin/periods").status_code == 403
+    admin = signed_in(company, "admin@x.io")
+    page = admin.get("/admin/periods")
+    assert 'action="/admin/periods/FY2025-M01/approve"' in page.text
+    assert admin.post("/admin/periods/FY2025-M01/approve", data={"csrf_token": "forged"}).status_code == 403
+    token = csrf_of(admin, "/admin/periods")
+    approved = admin.post("/admin/periods/FY2025-M01/approve", data={"csrf_token": token})
+    assert approved.status_code == 200 and "FY2025-M01 approved" in approved.text
+    assert 'action="/admin/periods/FY2025-M01/close"' in approved.text
+    closed = admin.post("/admin/periods/FY2025-M01/close", data={"csrf_token": token})
+    assert closed.status_code == 200 and "FY2025-M01 closed" in closed.text
+    again = admin.post("/admin/periods/FY2025-M01/close", data={"csrf_token": token})
+    assert again.status_code == 409 and "FY2025-M01 is already closed" in again.text
+
+
+def test_adjustments_page_adds_lists_and_rejects_bad_input(company: Engine) -> None:
+    admin = signed_in(company, "analyst@x.io")
+    token = csrf_of(admin, "/admin/adjustments")
+    form = {
+        "csrf_token": token,
+        "payee": "R1",
+        "plan": "ae",
+        "period": "FY2025-M02",
+        "amount": "-1,250.50",
+        "reason_code": "correction",
+    }
+    added = admin.post("/admin/adjustments", data=form)
+    assert added.status_code == 200 and "adjustment 1 added (approved)" in added.text
+    assert "−1,250.50 USD" in added.text
+    bad = admin.post("/admin/adjustments", data={**form, "amount": "lots"})
+    assert bad.status_code == 422 and "is not a number" in bad.text and 'value="R1"' in bad.text
+    assert admin.post("/admin/adjustments", data={**form, "csrf_token": ""}).status_code == 403
+    finance = signed_in(company, "finance@x.io")
+    listing = finance.get("/admin/adjustments")
+    assert "−1,250.50 USD" in listing.text and "Add an adjustment" not in listing.text
+    assert (
+        finance.post(
+            "/admin/adjustments", data={**form, "csrf_token": csrf_of(finance, "/admin/adjustments")}
+        ).status_code
+        == 403
+    )
+
+
+def test_transaction_drill_down_and_help_pages(company: Engine) -> None:
+    rep = signed_in(company, "r1@x.io")
+    page = rep.get("/transactions/T1")
+    assert page.status_code == 200 and "8,000.00 USD" in page.text and "Acme" in page.text
+    assert rep.get("/transactions/T2").status_code == 404  # R2's deal
+    assert rep.get("/transactions/NOPE").status_code == 404
+    assert signed_in(company, "m1@x.io").get("/transactions/T2").status_code == 200
+    guide = rep.get("/help/web")
+    assert guide.status_code == 200
+    for anchor in ("signing-in", "rep-dashboard", "statements", "manager-team", "admin-periods", "admin-adjustments"):
+        assert f'id="{anchor}"' in guide.text, anchor
+    assert rep.get("/help/nothing").status_code == 404

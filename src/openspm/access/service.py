@@ -347,3 +347,87 @@ def close_for(engine: Engine, principal: Principal, period: str) -> lifecycle.Mo
 def page_of(items: list[T], limit: int, offset: int) -> Page[T]:
     """A page of an already filtered list."""
     return _page(items, limit, offset)
+
+
+# --- drill-down to a transaction ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CreditOut:
+    run_id: int
+    payee: str
+    plan: str
+    role: str
+    share: Decimal
+    amount: Decimal
+    currency: str
+    measures: str | None
+
+
+@dataclass(frozen=True)
+class TransactionView:
+    id: str
+    date: date
+    type: str
+    period: str | None
+    account: str
+    account_name: str
+    product: str
+    product_name: str
+    quantity: Decimal
+    amount: Decimal
+    currency: str
+    order: str | None
+    original: str | None
+    credits: list[CreditOut]  # only the credits of payees the principal may see
+
+
+def transaction_for(engine: Engine, principal: Principal, external_id: str) -> TransactionView:
+    """A transaction and its credits in its month's period run: when it credits a payee the principal may see
+    that month (admin, comp analyst, finance: any transaction); NotFound otherwise."""
+    with Session(engine) as session:
+        row = session.scalars(select(m.Transaction).where(m.Transaction.external_id == external_id)).first()
+        if row is None:
+            raise NotFound(f"unknown transaction {external_id!r}")
+        month = session.scalars(
+            select(m.Period).where(
+                m.Period.kind == "month", m.Period.start_date <= row.date, m.Period.end_date > row.date
+            )
+        ).first()
+        credits: list[m.RunCredit] = []
+        if month is not None:
+            try:
+                run = period_run(session, month.name)
+            except NotFound:
+                run = None
+            if run is not None:
+                credits = list(
+                    session.scalars(
+                        select(m.RunCredit)
+                        .where(m.RunCredit.run_id == run.id, m.RunCredit.transaction == external_id)
+                        .order_by(m.RunCredit.payee, m.RunCredit.plan, m.RunCredit.id)
+                    )
+                )
+        visible = visible_external_ids(session, principal, month.name if month else None)
+        shown = [c for c in credits if visible is None or c.payee in visible]
+        if visible is not None and not shown:
+            raise NotFound(f"unknown transaction {external_id!r}")
+        account = session.get_one(m.Account, row.account_id)
+        product = session.get_one(m.Product, row.product_id)
+        original = session.get(m.Transaction, row.original_id) if row.original_id is not None else None
+        return TransactionView(
+            row.external_id,
+            row.date,
+            row.type,
+            month.name if month else None,
+            account.external_id,
+            account.name,
+            product.external_id,
+            product.name,
+            row.quantity,
+            row.amount,
+            row.currency,
+            row.order_id,
+            original.external_id if original else None,
+            [CreditOut(c.run_id, c.payee, c.plan, c.role, c.share, c.amount, c.currency, c.measures) for c in shown],
+        )

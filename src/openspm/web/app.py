@@ -8,56 +8,21 @@ month, finance everything read-only) hold everywhere. `/healthz` answers when th
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
-from sqlalchemy import Engine, func, select
-from sqlalchemy.orm import Session
+from sqlalchemy import Engine
 from starlette.middleware.sessions import SessionMiddleware
 
 from openspm import __version__
 from openspm.auth.secret import secret_key
-from openspm.store import models as m
 from openspm.store.db import make_engine
 from openspm.web import errors
-from openspm.web.pages import auth, rep
+from openspm.web.api import endpoints
+from openspm.web.pages import admin, auth, help, rep, team
 from openspm.web.security import SESSION_HOURS
 
 HERE = Path(__file__).parent
-COUNTED = {
-    "Payees": m.Payee,
-    "Accounts": m.Account,
-    "Territories": m.Territory,
-    "Products": m.Product,
-    "Transactions": m.Transaction,
-    "Opportunities": m.Opportunity,
-    "Plans": m.Plan,
-    "Quotas": m.Quota,
-    "Periods": m.Period,
-    "Users": m.User,
-}
-
-
-def store_summary(engine: Engine) -> dict[str, Any]:
-    """Row counts per entity and the newest imports."""
-    with Session(engine) as session:
-        counts = {
-            label: session.scalar(select(func.count()).select_from(model)) or 0 for label, model in COUNTED.items()
-        }
-        batches = session.scalars(select(m.ImportBatch).order_by(m.ImportBatch.id.desc()).limit(10)).all()
-        imports = [
-            {
-                "kind": b.kind,
-                "file": Path(b.file_name).name,
-                "at": b.started_at.isoformat(timespec="seconds"),
-                "inserted": b.inserted,
-                "updated": b.updated,
-                "rejected": b.rejected,
-            }
-            for b in batches
-        ]
-    return {"counts": counts, "imports": imports}
 
 
 def create_app(engine: Engine | None = None, *, secret: str | None = None, https_only: bool = False) -> FastAPI:
@@ -86,6 +51,10 @@ def create_app(engine: Engine | None = None, *, secret: str | None = None, https
     errors.install(app)
     app.include_router(auth.router, include_in_schema=False)
     app.include_router(rep.router, include_in_schema=False)
+    app.include_router(team.router, include_in_schema=False)
+    app.include_router(admin.router, include_in_schema=False)
+    app.include_router(help.router, include_in_schema=False)
+    app.include_router(endpoints.router)
 
     @app.get("/healthz", include_in_schema=False)
     def health() -> dict[str, str]:

@@ -7,7 +7,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from openspm.access.dashboard import dashboard_for
 from openspm.access.principal import Principal
-from openspm.access.service import statement_for, statements_list_for
+from openspm.access.service import statement_for, statements_list_for, transaction_for
 from openspm.statements.bulk import file_stem
 from openspm.statements.render import render_html, render_pdf
 from openspm.web.security import engine_of, page_principal
@@ -63,3 +63,10 @@ def statement_pdf(
     return Response(
         render_pdf(data), media_type="application/pdf", headers={"Content-Disposition": f'inline; filename="{name}"'}
     )
+
+
+@router.get("/transactions/{transaction}", response_class=HTMLResponse)
+def transaction_page(request: Request, transaction: str, principal: Principal = Depends(page_principal)) -> Response:
+    """A transaction and the credits it made to the payees the principal may see."""
+    view = transaction_for(engine_of(request), principal, transaction)
+    return render(request, "transaction.html", principal, help_anchor="statements", t=view)
