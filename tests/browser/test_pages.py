@@ -76,6 +76,18 @@ def test_a_rep_opens_their_statement(page: Page, site: DemoSite, screenshot: Scr
     assert pdf.status == 200 and pdf.body().startswith(b"%PDF"), pdf.status
 
 
+def test_a_rep_drills_from_a_statement_into_a_transaction(page: Page, site: DemoSite, screenshot: Screenshot) -> None:
+    rep = site.users("rep")[0]
+    sign_in(page, rep, site.password)
+    page.goto(f"/statements/{site.months[-1]}/{rep.payee}")
+    link = page.locator("#credits + table tbody tr").first.get_by_role("link")
+    transaction = link.inner_text()
+    link.click()
+    expect(page).to_have_url(re.compile(rf"/transactions/{re.escape(transaction)}$"))
+    expect(page.get_by_role("heading", level=1)).to_contain_text(transaction)
+    screenshot(page, "rep-transaction")
+
+
 def test_a_rep_cannot_open_another_reps_statement(page: Page, site: DemoSite, screenshot: Screenshot) -> None:
     rep, other = site.users("rep")[:2]
     sign_in(page, rep, site.password)
@@ -93,3 +105,36 @@ def test_a_rep_cannot_open_another_reps_statement(page: Page, site: DemoSite, sc
         answer = page.request.get(path)
         assert answer.status == 404, (path, answer.status)
     screenshot(page, "rep-not-found")
+
+
+def test_a_manager_sees_their_team_and_a_reps_dashboard(page: Page, site: DemoSite, screenshot: Screenshot) -> None:
+    manager = site.users("manager")[0]
+    sign_in(page, manager, site.password)
+    expect(page).to_have_url(re.compile(r"/team$"))
+    expect(page.get_by_role("heading", level=1)).to_contain_text(f"Team · {site.months[-1]}")
+    rows = page.locator("table.team tbody tr")
+    expect(rows.first).to_be_visible()
+    screenshot(page, "manager-team")
+    member = rows.first.get_by_role("link").first
+    name = member.inner_text()
+    member.click()
+    expect(page).to_have_url(re.compile(r"/dashboard\?payee="))
+    expect(page.get_by_role("heading", level=1)).to_contain_text(name)
+
+
+def test_an_admin_signs_in_to_the_periods_page_and_approves_a_month(
+    page: Page, site: DemoSite, screenshot: Screenshot
+) -> None:
+    admin = site.users("admin")[0]
+    sign_in(page, admin, site.password)
+    expect(page).to_have_url(re.compile(r"/admin/periods$"))
+    first, latest = site.months[0], site.months[-1]
+    for month in site.months:
+        expect(page.locator(f"tr[data-period={month}] .status")).to_have_text("calculated")
+    screenshot(page, "admin-periods")
+    page.locator(f"tr[data-period={first}]").get_by_role("button", name="Approve").click()
+    expect(page).to_have_url(re.compile(r"/admin/periods\?done="))
+    expect(page.locator("main")).to_contain_text(f"{first} approved")
+    expect(page.locator(f"tr[data-period={first}] .status")).to_have_text("approved")
+    expect(page.locator(f"tr[data-period={latest}] .status")).to_have_text("calculated")
+    screenshot(page, "admin-periods-approved")
