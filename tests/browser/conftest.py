@@ -28,7 +28,7 @@ from pathlib import Path
 
 import pytest
 import uvicorn
-from playwright.sync_api import Browser, Page, Playwright, ViewportSize, sync_playwright
+from playwright.sync_api import Browser, Page, Playwright, ViewportSize, expect, sync_playwright
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
@@ -55,6 +55,9 @@ FLAGS = [
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "build" / "screenshots"
 MONTHS = ("FY2025-M01", "FY2025-M02")  # the months run before the server starts
 VIEWPORT: ViewportSize = {"width": 1280, "height": 800}
+TIMEOUT_MS = 15_000  # generous: a loaded 2-core CI machine renders slowly; a passing step takes milliseconds
+
+expect.set_options(timeout=TIMEOUT_MS)
 
 
 MISSING = None if shutil.which(CHROMIUM) else f"{CHROMIUM} not found (apt-get install chromium)"
@@ -195,7 +198,7 @@ def pytest_runtest_makereport(
 def page(browser: Browser, site: DemoSite, request: pytest.FixtureRequest) -> Iterator[Page]:
     """A page in a fresh browser context (its own cookies) on the app; JS errors and failed assets fail the test."""
     context = browser.new_context(base_url=site.url, viewport=VIEWPORT, locale="en-US", timezone_id="UTC")
-    context.set_default_timeout(10_000)
+    context.set_default_timeout(TIMEOUT_MS)
     tab = context.new_page()
     problems: list[str] = []
     tab.on("pageerror", lambda error: problems.append(f"JavaScript error: {error}"))
