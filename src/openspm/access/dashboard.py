@@ -12,6 +12,8 @@
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
@@ -23,7 +25,7 @@ from openspm.access.principal import Principal
 from openspm.access.visibility import visible_payee, visible_payee_ids
 from openspm.core.dates import utc_now
 from openspm.core.errors import NotFound
-from openspm.runs.pay import latest_completed, period_run
+from openspm.runs.pay import latest_completed
 from openspm.store import models as m
 
 RECENT_DEALS = 10
@@ -70,6 +72,57 @@ class Dashboard:
     closed: bool = False
 
 
+def period_runs(session: Session, months: list[str]) -> list[int]:
+    """The run each month's documents come from (`runs.pay.period_run`), for many months in two queries: the
+    close in force, else the newest completed run; months with neither are left out."""
+    newest = dict(
+        session.execute(
+            select(m.Run.period, func.max(m.Run.id))
+            .where(m.Run.status == "completed", m.Run.period.in_(months))
+            .group_by(m.Run.period)
+        )
+        .tuples()
+        .all()
+    )
+    closes = session.execute(
+        select(m.PeriodClose.period, m.PeriodClose.run_id)
+        .where(m.PeriodClose.status == "closed", m.PeriodClose.period.in_(months))
+        .order_by(m.PeriodClose.id)
+    ).tuples()
+    newest.update(dict(closes.all()))
+    return sorted(newest.values())
+
+
+_DEALS: OrderedDict[tuple[str, int, str, str], list[Deal]] = OrderedDict()
+_DEALS_KEPT = 4096
+_DEALS_LOCK = threading.Lock()
+
+
+def recent_deals(session: Session, run: m.Run, payee: str) -> list[Deal]:
+    """The newest credits of a completed run for a payee. A completed run never changes, so the answer is kept
+    (per store, run and payee, the most recent 4,096; the run's start time is in the key, so a store rebuilt
+    under a running server is not mistaken for the old one): the query scans the run's credits, which have no
+    index by payee."""
+    run_id = run.id
+    key = (str(session.get_bind().engine.url), run_id, run.started_at.isoformat(), payee)
+    with _DEALS_LOCK:
+        if key in _DEALS:
+            _DEALS.move_to_end(key)
+            return _DEALS[key]
+    credits = session.scalars(
+        select(m.RunCredit)
+        .where(m.RunCredit.run_id == run_id, m.RunCredit.payee == payee)
+        .order_by(m.RunCredit.date.desc(), m.RunCredit.id.desc())
+        .limit(RECENT_DEALS)
+    )
+    deals = [Deal(c.transaction, c.date, c.plan, c.role, c.amount, c.currency) for c in credits]
+    with _DEALS_LOCK:
+        _DEALS[key] = deals
+        while len(_DEALS) > _DEALS_KEPT:
+            _DEALS.popitem(last=False)
+    return deals
+
+
 def _add(into: dict[str, Decimal], currency: str, amount: Decimal) -> None:
     into[currency] = into.get(currency, Decimal(0)) + amount
 
@@ -78,9 +131,9 @@ def _months(session: Session) -> list[m.Period]:
     return list(session.scalars(select(m.Period).where(m.Period.kind == "month").order_by(m.Period.start_date)))
 
 
-def default_month(session: Session, payee_id: int | None = None) -> str:
+def default_month(session: Session, payee_id: int | None = None, months: list[m.Period] | None = None) -> str:
     """The newest month up to today with live earnings (of the payee), else the newest with any."""
-    months = _months(session)
+    months = months if months is not None else _months(session)
     if not months:
         raise NotFound("the calendar has no months yet; create one with `openspm calendar create`")
     query = select(m.LiveEarning.period).distinct()
@@ -120,10 +173,10 @@ def dashboard_for(
         if target is None:
             raise NotFound(f"{principal.email} is not linked to a payee; pick a payee to see their dashboard")
         found = visible_payee(session, principal, target, period)
-        name = period or default_month(session, found.id)
-        if period is None:
-            found = visible_payee(session, principal, target, name)
         periods = list(session.scalars(select(m.Period).order_by(m.Period.start_date)))
+        name = period or default_month(session, found.id, [p for p in periods if p.kind == "month"])
+        if period is None and principal.is_manager and found.id != principal.payee_id:
+            found = visible_payee(session, principal, target, name)  # the team as of the month shown
         month = next((p for p in periods if p.name == name), None)
         if month is None or month.kind != "month":
             raise NotFound(f"unknown month {name!r}")
@@ -141,8 +194,19 @@ def dashboard_for(
         attainment: list[Attainment] = []
         ranges = {p.name: (p.start_date, p.end_date) for p in periods}
         today = utc_now().date()
-        rows = session.scalars(
-            select(m.LiveEarning)
+        live = m.LiveEarning
+        rows = session.execute(
+            select(
+                live.plan,
+                live.component,
+                live.period,
+                live.measure_period,
+                live.base,
+                live.quota,
+                live.attainment,
+                live.amount,
+                live.currency,
+            )
             .where(m.LiveEarning.payee_id == found.id, m.LiveEarning.period.in_(in_year or [name]))
             .order_by(m.LiveEarning.plan, m.LiveEarning.component)
         )
@@ -164,27 +228,14 @@ def dashboard_for(
                     )
                 )
         paid: dict[str, Decimal] = {}
-        for month_name in in_year:
-            try:
-                run = period_run(session, month_name)
-            except NotFound:
-                continue
-            for currency, amount in session.execute(
-                select(m.Payment.pay_currency, func.sum(m.Payment.pay_amount))
-                .where(m.Payment.run_id == run.id, m.Payment.payee_id == found.id)
-                .group_by(m.Payment.pay_currency)
-            ):
-                _add(paid, currency, Decimal(amount))
-        deals: list[Deal] = []
+        for currency, amount in session.execute(
+            select(m.Payment.pay_currency, func.sum(m.Payment.pay_amount))
+            .where(m.Payment.run_id.in_(period_runs(session, in_year) or [-1]), m.Payment.payee_id == found.id)
+            .group_by(m.Payment.pay_currency)
+        ):
+            _add(paid, currency, Decimal(amount))
         newest = latest_completed(session, name)
-        if newest is not None:
-            credits = session.scalars(
-                select(m.RunCredit)
-                .where(m.RunCredit.run_id == newest.id, m.RunCredit.payee == found.external_id)
-                .order_by(m.RunCredit.date.desc(), m.RunCredit.id.desc())
-                .limit(RECENT_DEALS)
-            )
-            deals = [Deal(c.transaction, c.date, c.plan, c.role, c.amount, c.currency) for c in credits]
+        deals = recent_deals(session, newest, found.external_id) if newest is not None else []
         return Dashboard(
             found.external_id,
             found.name,

@@ -67,27 +67,33 @@ class Principal:
             raise Forbidden(f"{what} needs a token with the write scope; this token has read only")
 
 
+def principal_in(session: Session, user: m.User | None, scopes: frozenset[str] | None = None) -> Principal:
+    """The principal of an active user, read in `session` (Unauthorized when the user is gone or inactive)."""
+    if user is None or not user.active:
+        raise Unauthorized("the user is unknown or not active")
+    roles = frozenset(
+        session.scalars(
+            select(m.Role.name).join(m.UserRole, m.UserRole.role_id == m.Role.id).where(m.UserRole.user_id == user.id)
+        )
+    )
+    payee = (
+        session.execute(select(m.Payee.id, m.Payee.external_id).where(m.Payee.id == user.payee_id)).first()
+        if user.payee_id is not None
+        else None
+    )
+    return Principal(
+        user.id,
+        user.email,
+        user.name,
+        roles,
+        payee[0] if payee else None,
+        payee[1] if payee else None,
+        scopes if scopes is not None else ALL_SCOPES,
+        scopes is not None,
+    )
+
+
 def principal_of(engine: Engine, user_id: int, scopes: frozenset[str] | None = None) -> Principal:
     """The principal of an active user (Unauthorized when the user is gone or inactive)."""
     with Session(engine) as session:
-        user = session.get(m.User, user_id)
-        if user is None or not user.active:
-            raise Unauthorized("the user is unknown or not active")
-        roles = frozenset(
-            session.scalars(
-                select(m.Role.name)
-                .join(m.UserRole, m.UserRole.role_id == m.Role.id)
-                .where(m.UserRole.user_id == user_id)
-            )
-        )
-        payee = session.get(m.Payee, user.payee_id) if user.payee_id is not None else None
-        return Principal(
-            user.id,
-            user.email,
-            user.name,
-            roles,
-            payee.id if payee else None,
-            payee.external_id if payee else None,
-            scopes if scopes is not None else ALL_SCOPES,
-            scopes is not None,
-        )
+        return principal_in(session, session.get(m.User, user_id), scopes)

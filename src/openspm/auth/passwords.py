@@ -6,12 +6,17 @@ A hash made with older parameters still verifies; `needs_rehash` says when to st
 
 from __future__ import annotations
 
+import threading
+
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
 from openspm.core.errors import InvalidInput
 
 _HASHER = PasswordHasher()
+# Each hash or check takes 64 MiB for ~50 ms: at most 4 at once, so a burst of sign-ins queues instead of
+# taking gigabytes of memory.
+_SLOTS = threading.BoundedSemaphore(4)
 MIN_LENGTH = 8
 # Verified against when the email is unknown, so an unknown email takes as long as a wrong password.
 _DUMMY = _HASHER.hash("openspm-no-such-user")
@@ -21,13 +26,15 @@ def hash_password(password: str) -> str:
     """The argon2id hash of `password` (InvalidInput when it is shorter than 8 characters)."""
     if len(password) < MIN_LENGTH:
         raise InvalidInput(f"a password needs at least {MIN_LENGTH} characters")
-    return _HASHER.hash(password)
+    with _SLOTS:
+        return _HASHER.hash(password)
 
 
 def verify_password(password_hash: str | None, password: str) -> bool:
     """True when `password` matches `password_hash`; a missing hash verifies a dummy and answers False."""
     try:
-        return _HASHER.verify(password_hash or _DUMMY, password) and password_hash is not None
+        with _SLOTS:
+            return _HASHER.verify(password_hash or _DUMMY, password) and password_hash is not None
     except (VerificationError, InvalidHashError):
         return False
 

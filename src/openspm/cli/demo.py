@@ -35,5 +35,6 @@ def demo_command(
     stdout.print(f"demo company loaded from {target} in {result['seconds']:.1f}s", highlight=False)
     stdout.print(f"demo users (sign in at http://127.0.0.1:8000, password {result['password']}):", highlight=False)
     for user in result["users"]:
-        more = f" (and {user['count'] - 1} more {user['role']} users)" if user["count"] > 1 else ""
-        stdout.print(f"  {user['role']:<13} {user['email']:<40} password: {result['password']}{more}", highlight=False)
+        more = f"  (and {user['count'] - 1} more)" if user["count"] > 1 else ""
+        line = f"  {user['role']:<13} {user['email']:<36} password: {result['password']}{more}"
+        stdout.print(line, highlight=False, soft_wrap=True)

@@ -18,7 +18,7 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from openspm.access.errors import Forbidden
-from openspm.access.principal import Principal, principal_of
+from openspm.access.principal import Principal, principal_in, principal_of
 from openspm.auth.errors import Unauthorized
 from openspm.auth.service import token_user
 from openspm.store import models as m
@@ -73,17 +73,16 @@ def session_principal(request: Request) -> Principal | None:
     user_id = request.session.get("uid")
     if not isinstance(user_id, int):
         return None
-    engine = engine_of(request)
-    with Session(engine) as session:
+    with Session(engine_of(request)) as session:
         user = session.get(m.User, user_id)
         if user is None or not user.active or password_fingerprint(user.password_hash) != request.session.get("pw"):
             request.session.clear()
             return None
-    try:
-        return principal_of(engine, user_id)
-    except Unauthorized:
-        request.session.clear()
-        return None
+        try:
+            return principal_in(session, user)
+        except Unauthorized:
+            request.session.clear()
+            return None
 
 
 def bearer_token(request: Request) -> str | None:
