@@ -271,3 +271,12 @@ def test_openapi_schema_and_docs_are_served(company: Engine) -> None:
     assert "HTTPBearer" in schema["components"]["securitySchemes"]
     assert not any(p.startswith("/admin") or p == "/login" for p in schema["paths"])
     assert client.get("/api/docs").status_code == 200
+
+
+def test_out_of_range_ids_and_nul_characters_are_invalid_input_not_server_errors(company: Engine) -> None:
+    admin = client_with_token(company, "admin@x.io")
+    assert_error(admin.post("/api/v1/adjustments/99999999999999999999/approve"), 422, "invalid_input")
+    assert_error(admin.get("/api/v1/payees?period=%00"), 422, "invalid_input")
+    assert_error(admin.get("/api/v1/statements/FY2025-M01/R%001"), 422, "invalid_input")
+    assert_error(admin.post("/api/v1/adjustments", json={**ADJUSTMENT, "payee": "R\u00001"}), 422, "invalid_input")
+    assert admin.get("/statements/FY2025-M01/R%001").status_code == 422

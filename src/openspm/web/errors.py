@@ -13,7 +13,8 @@ from urllib.parse import quote
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, RedirectResponse, Response
+from fastapi.responses import JSONResponse, PlainTextResponse, RedirectResponse, Response
+from sqlalchemy.exc import DataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from openspm.auth.errors import TooManyAttempts
@@ -84,6 +85,22 @@ def install(app: FastAPI) -> None:
         if not is_api(request):
             return error_response(request, 422, [{"loc": d["field"].split("."), "msg": d["message"]} for d in detail])
         return error_response(request, 422, detail)
+
+    @app.exception_handler(DataError)
+    async def bad_value(request: Request, exc: DataError) -> Response:
+        # A value the database cannot hold (e.g. a NUL character, which PostgreSQL text refuses): the input's fault.
+        return error_response(
+            request, 422, "a value cannot be stored or looked up: it holds a NUL character or is out of range"
+        )
+
+    @app.middleware("http")
+    async def refuse_nul(request: Request, call_next: Any) -> Response:
+        if "\x00" in request.url.path or "%00" in request.url.query or "\x00" in request.url.query:
+            if is_api(request):
+                return error_response(request, 422, "the address holds a NUL character")
+            return PlainTextResponse("422 invalid input: the address holds a NUL character", status_code=422)
+        answer: Response = await call_next(request)
+        return answer
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> Response:

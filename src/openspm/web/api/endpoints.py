@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
@@ -56,6 +56,7 @@ router = APIRouter(prefix="/api/v1", responses=ERRORS)
 Limit = Query(100, ge=1, le=1000, description="At most this many items")
 Offset = Query(0, ge=0, le=10_000_000, description="Skip this many items")
 PeriodQuery = Query(..., min_length=1, max_length=32, description="A month, e.g. FY2025-M08")
+AdjustmentId = Path(..., ge=1, le=2**31 - 1, description="The adjustment's id")
 PayeeQuery = Query(None, min_length=1, max_length=128, description="Only this payee (its id)")
 
 
@@ -194,7 +195,10 @@ def add_adjustment(request: Request, body: AdjustmentIn, who: Principal = Depend
     "/adjustments/{adjustment_id}/approve", response_model=AdjustmentOut, tags=["adjustments"], responses=WRITE_ERRORS
 )
 def approve_adjustment(
-    request: Request, adjustment_id: int, body: DecisionIn | None = None, who: Principal = Depends(principal)
+    request: Request,
+    adjustment_id: int = AdjustmentId,
+    body: DecisionIn | None = None,
+    who: Principal = Depends(principal),
 ) -> Any:
     """Approve a pending adjustment (not your own)."""
     return access.decide_adjustment_for(engine_of(request), who, adjustment_id, True, body.note if body else None)
@@ -204,7 +208,10 @@ def approve_adjustment(
     "/adjustments/{adjustment_id}/reject", response_model=AdjustmentOut, tags=["adjustments"], responses=WRITE_ERRORS
 )
 def reject_adjustment(
-    request: Request, adjustment_id: int, body: DecisionIn | None = None, who: Principal = Depends(principal)
+    request: Request,
+    adjustment_id: int = AdjustmentId,
+    body: DecisionIn | None = None,
+    who: Principal = Depends(principal),
 ) -> Any:
     """Reject a pending adjustment (not your own)."""
     return access.decide_adjustment_for(engine_of(request), who, adjustment_id, False, body.note if body else None)

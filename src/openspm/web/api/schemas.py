@@ -7,7 +7,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, Generic, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 T = TypeVar("T")
 
@@ -128,6 +128,13 @@ class AdjustmentIn(BaseModel):
     note: str | None = Field(None, max_length=2000)
     component: str | None = Field(None, max_length=64)
     needs_approval: bool = False
+
+    @field_validator("payee", "plan", "period", "reason_code", "note", "component")
+    @classmethod
+    def no_nul(cls, value: str | None) -> str | None:
+        if value is not None and "\x00" in value:
+            raise ValueError("must not hold a NUL character")
+        return value
 
 
 class DecisionIn(BaseModel):

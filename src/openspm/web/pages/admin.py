@@ -9,7 +9,7 @@ from __future__ import annotations
 from decimal import Decimal, InvalidOperation
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Depends, Form, Request
+from fastapi import APIRouter, Depends, Form, Path, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from openspm.access import service as access
@@ -158,8 +158,8 @@ def add_adjustment(
 @router.post("/adjustments/{adjustment_id}/{decision}", response_class=HTMLResponse)
 def decide(
     request: Request,
-    adjustment_id: int,
     decision: str,
+    adjustment_id: int = Path(..., ge=1, le=2**31 - 1),
     csrf_token: str = Form(""),
     note: str = Form(""),
     principal: Principal = Depends(page_principal),
