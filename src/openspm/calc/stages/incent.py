@@ -199,6 +199,7 @@ class Evaluator:
         self._quotas: dict[tuple[int, str, str], Decimal | None] = {}
         self._envs: dict[tuple[int, str, str], PeriodEnv] = {}
         self._shares: dict[tuple[str, int], tuple[Decimal, Decimal]] = {}
+        self._band_cache: dict[tuple[str, Decimal], list[Band]] = {}
 
     # --- quotas ------------------------------------------------------------------------
 
@@ -334,7 +335,7 @@ class Evaluator:
                     out.update(rate=None, amount=ZERO, lines=[])
                     return out
                 scale = quota
-            bands = bands_from_tiers(tiers, scale_by=scale)
+            bands = self._bands(c.name, tiers, scale)
             if isinstance(c, TieredRate) and c.apply == "per_transaction":
                 total, lines = ZERO, []
                 for row in self._measure_credits(c.measure, payee, months):
@@ -416,6 +417,14 @@ class Evaluator:
                 )
             return {**found, "amount": total, "lines": lines}
         raise AssertionError(f"unknown component kind {c!r}")  # pragma: no cover
+
+    def _bands(self, component: str, tiers: Any, scale: Decimal) -> list[Band]:
+        """A component's tiers as amount bands for a quota (built once per component and scale)."""
+        key = (component, scale)
+        found = self._band_cache.get(key)
+        if found is None:
+            found = self._band_cache[key] = bands_from_tiers(tiers, scale_by=scale)
+        return found
 
     def _behind(self, name: str, payee: PayeeFacts, period: Period, through: Period) -> dict[str, Any] | None:
         """Which credits a sum or count measure adds up, for the trace: the measure, its months, how many
@@ -587,7 +596,8 @@ def _line(line: Any) -> dict[str, Any]:
 
 
 def _jsonable(value: Any) -> Any:
-    """Trace values as JSON: decimals as exact normalized text (500, 200.05), dates as ISO."""
+    """Trace values as JSON: decimals as exact normalized text (500, 200.05), dates as ISO (the common types
+    tested first by exact type: this runs for every value of every trace)."""
     kind = type(value)
     if kind is Decimal:
         return "0" if not value else format(value.normalize(), "f")
