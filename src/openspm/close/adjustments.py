@@ -24,6 +24,7 @@ from openspm.core.dates import utc_now
 from openspm.core.errors import Conflict, InvalidInput, NotFound
 from openspm.runs.pay import active_close
 from openspm.store import models as m
+from openspm.store.audit import audit
 
 REASON_CODES = {
     "correction": "a calculation or data error corrected by hand",
@@ -99,17 +100,15 @@ def open_month(session: Session, period: str) -> m.Period:
 def _stale(session: Session, month: m.Period, actor: str, why: str) -> None:
     """A calculated or approved month whose pay inputs changed is `open` until it runs again."""
     if month.status in ("calculated", "approved"):
-        session.add(
-            m.AuditEntry(
-                at=utc_now(),
-                actor=actor,
-                action="update",
-                entity="periods",
-                entity_key=month.name,
-                before={"status": month.status},
-                after={"status": "open"},
-                note=why,
-            )
+        audit(
+            session,
+            actor=actor,
+            action="update",
+            entity="periods",
+            entity_key=month.name,
+            before={"status": month.status},
+            after={"status": "open"},
+            note=why,
         )
         month.status = "open"
 
@@ -156,23 +155,21 @@ def add_adjustment(
         )
         session.add(row)
         session.flush()
-        session.add(
-            m.AuditEntry(
-                at=utc_now(),
-                actor=actor,
-                action="insert",
-                entity="adjustments",
-                entity_key=str(row.id),
-                after={
-                    "payee": payee,
-                    "plan": plan,
-                    "period": period,
-                    "amount": format(amount, "f"),
-                    "reason_code": reason_code,
-                    "status": row.status,
-                },
-                note=note,
-            )
+        audit(
+            session,
+            actor=actor,
+            action="insert",
+            entity="adjustments",
+            entity_key=str(row.id),
+            after={
+                "payee": payee,
+                "plan": plan,
+                "period": period,
+                "amount": format(amount, "f"),
+                "reason_code": reason_code,
+                "status": row.status,
+            },
+            note=note,
         )
         if row.status == "approved":
             _stale(session, month, actor, f"adjustment {row.id}")
@@ -193,17 +190,15 @@ def decide(engine: Engine, adjustment_id: int, actor: str, approve: bool, note: 
         before = row.status
         row.status = "approved" if approve else "rejected"
         row.decided_by, row.decided_at, row.decision_note = actor, utc_now(), note
-        session.add(
-            m.AuditEntry(
-                at=utc_now(),
-                actor=actor,
-                action="approve" if approve else "reject",
-                entity="adjustments",
-                entity_key=str(row.id),
-                before={"status": before},
-                after={"status": row.status},
-                note=note,
-            )
+        audit(
+            session,
+            actor=actor,
+            action="approve" if approve else "reject",
+            entity="adjustments",
+            entity_key=str(row.id),
+            before={"status": before},
+            after={"status": row.status},
+            note=note,
         )
         if approve:
             _stale(session, month, actor, f"adjustment {row.id} approved")
@@ -251,16 +246,14 @@ def release_hold(
         )
         session.add(row)
         session.flush()
-        session.add(
-            m.AuditEntry(
-                at=utc_now(),
-                actor=actor,
-                action="insert",
-                entity="hold_releases",
-                entity_key=f"{plan}/{payee}/{component}/{origin}",
-                after={"released_in": into},
-                note=note,
-            )
+        audit(
+            session,
+            actor=actor,
+            action="insert",
+            entity="hold_releases",
+            entity_key=f"{plan}/{payee}/{component}/{origin}",
+            after={"released_in": into},
+            note=note,
         )
         _stale(session, month, actor, f"hold of {payee}'s {component} ({origin}) released")
         return row.id
@@ -291,14 +284,12 @@ def accept_plan(engine: Engine, *, payee: str, plan: str, version: int | None, o
         )
         session.add(row)
         session.flush()
-        session.add(
-            m.AuditEntry(
-                at=utc_now(),
-                actor=actor,
-                action="insert",
-                entity="plan_acceptances",
-                entity_key=f"{plan}/{payee}/{chosen}",
-                after={"accepted_on": on.isoformat()},
-            )
+        audit(
+            session,
+            actor=actor,
+            action="insert",
+            entity="plan_acceptances",
+            entity_key=f"{plan}/{payee}/{chosen}",
+            after={"accepted_on": on.isoformat()},
         )
         return row.id

@@ -27,6 +27,7 @@ from openspm.core.dates import utc_now
 from openspm.core.errors import Conflict, InvalidInput, NotFound
 from openspm.runs.pay import active_close, latest_completed
 from openspm.store import models as m
+from openspm.store.audit import audit
 
 # A document made from a month's snapshot: name → bytes (statements, payroll file, journal ...).
 Documents = Callable[[Engine, str], Mapping[str, bytes]]
@@ -54,11 +55,7 @@ def _month(session: Session, period: str) -> m.Period:
 
 
 def _audit(session: Session, actor: str, period: str, before: dict[str, object], after: dict[str, object]) -> None:
-    session.add(
-        m.AuditEntry(
-            at=utc_now(), actor=actor, action="update", entity="periods", entity_key=period, before=before, after=after
-        )
-    )
+    audit(session, actor, "update", "periods", period, before=before, after=after)
 
 
 def status(engine: Engine, year: str | None = None) -> list[MonthStatus]:
@@ -186,17 +183,15 @@ def reopen(engine: Engine, period: str, actor: str, reason: str) -> MonthStatus:
         closed.reopen_reason = reason
         month.status = "calculated"
         _audit(session, actor, period, {"status": "closed", "run": closed.run_id}, {"status": "calculated"})
-        session.add(
-            m.AuditEntry(
-                at=utc_now(),
-                actor=actor,
-                action="reopen",
-                entity="period_closes",
-                entity_key=period,
-                before={"status": "closed"},
-                after={"status": "reopened"},
-                note=reason,
-            )
+        audit(
+            session,
+            actor=actor,
+            action="reopen",
+            entity="period_closes",
+            entity_key=period,
+            before={"status": "closed"},
+            after={"status": "reopened"},
+            note=reason,
         )
         return MonthStatus(period, "calculated", closed.run_id)
 
@@ -213,15 +208,13 @@ def unlock(engine: Engine, period: str, actor: str) -> bool:
             run.finished_at = utc_now()
             run.error = f"abandoned: lock removed by {actor}"
         session.delete(lock)
-        session.add(
-            m.AuditEntry(
-                at=utc_now(),
-                actor=actor,
-                action="delete",
-                entity="period_locks",
-                entity_key=period,
-                before={"run": lock.run_id, "actor": lock.actor},
-                after=None,
-            )
+        audit(
+            session,
+            actor=actor,
+            action="delete",
+            entity="period_locks",
+            entity_key=period,
+            before={"run": lock.run_id, "actor": lock.actor},
+            after=None,
         )
         return True
