@@ -21,6 +21,7 @@ from openspm.calc.stages.pay import CURRENCY_SCALE
 from openspm.core.money import to_text
 from openspm.runs.pay import active_close, period_run
 from openspm.store import models as m
+from openspm.store.audit import values_before
 
 PAYEE_FIELDS = ("name", "email", "cost_center", "pay_currency")
 
@@ -51,18 +52,10 @@ def payee_details(session: Session, as_of: datetime | None) -> dict[str, PayeeDe
     for p in session.scalars(select(m.Payee)):
         values[p.external_id] = {f: getattr(p, f) for f in PAYEE_FIELDS}
     if as_of is not None:
-        later = session.scalars(
-            select(m.AuditEntry)
-            .where(m.AuditEntry.entity == "payees", m.AuditEntry.action == "update", m.AuditEntry.at > as_of)
-            .order_by(m.AuditEntry.at.desc(), m.AuditEntry.id.desc())
-        )
-        for entry in later:  # newest first, so the oldest change's `before` is applied last
-            row = values.get(entry.entity_key)
-            if row is None:
-                continue
-            for name, value in (entry.before or {}).items():
-                if name in PAYEE_FIELDS:
-                    row[name] = value
+        for key, fields in values_before(session, "payees", as_of).items():
+            row = values.get(key)
+            if row is not None:
+                row.update({name: value for name, value in fields.items() if name in PAYEE_FIELDS})
     return {
         key: PayeeDetails(key, *(str(v[f]) if v[f] is not None else "" for f in PAYEE_FIELDS))
         for key, v in values.items()

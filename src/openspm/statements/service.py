@@ -34,6 +34,7 @@ from openspm.plan.models import Component, PlanDocument, TieredRate
 from openspm.runs.pay import active_close, period_run
 from openspm.runs.service import calendar_periods
 from openspm.store import models as m
+from openspm.store.audit import values_before
 
 ZERO = Decimal(0)
 
@@ -673,40 +674,25 @@ def _as_of(session: Session, found: dict[str, Any], at: datetime) -> dict[str, A
         return found
     a, p = m.Account, m.Product
     rows = {k: list(v) for k, v in found.items()}
-    undone: set[tuple[str, str]] = set()
-    for chunk in _chunks(sorted(found), 500):
-        entries = session.execute(
-            select(m.AuditEntry.entity_key, m.AuditEntry.before)
-            .where(
-                m.AuditEntry.entity == "transactions",
-                m.AuditEntry.action == "update",
-                m.AuditEntry.at > at,
-                m.AuditEntry.entity_key.in_(chunk),
-            )
-            .order_by(m.AuditEntry.at, m.AuditEntry.id)
-        ).all()
-        for key, before in entries:
-            for field_name, value in (before or {}).items():
-                if (key, field_name) in undone:
-                    continue
-                undone.add((key, field_name))
-                row = rows[key]
-                if field_name == "amount" and value is not None:
-                    row[2] = Decimal(str(value))
-                elif field_name in ("type", "currency"):
-                    row[1 if field_name == "type" else 3] = value
-                elif field_name in ("order", "order_id"):
-                    row[4] = value
-                elif field_name in ("account", "account_id") and value is not None:
-                    column = a.external_id if field_name == "account" else a.id
-                    account = session.execute(select(a.external_id, a.name).where(column == value)).first()
-                    if account is not None:
-                        row[5], row[6] = account
-                elif field_name in ("product", "product_id") and value is not None:
-                    column = p.external_id if field_name == "product" else p.id
-                    product = session.execute(select(p.external_id, p.name, p.family).where(column == value)).first()
-                    if product is not None:
-                        row[7], row[8], row[9] = product
+    for key, fields in values_before(session, "transactions", at, sorted(found)).items():
+        row = rows[key]
+        for field_name, value in fields.items():
+            if field_name == "amount" and value is not None:
+                row[2] = Decimal(str(value))
+            elif field_name in ("type", "currency"):
+                row[1 if field_name == "type" else 3] = value
+            elif field_name in ("order", "order_id"):
+                row[4] = value
+            elif field_name in ("account", "account_id") and value is not None:
+                column = a.external_id if field_name == "account" else a.id
+                account = session.execute(select(a.external_id, a.name).where(column == value)).first()
+                if account is not None:
+                    row[5], row[6] = account
+            elif field_name in ("product", "product_id") and value is not None:
+                column = p.external_id if field_name == "product" else p.id
+                product = session.execute(select(p.external_id, p.name, p.family).where(column == value)).first()
+                if product is not None:
+                    row[7], row[8], row[9] = product
     return rows
 
 

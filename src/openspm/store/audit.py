@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from openspm.core.dates import utc_now
@@ -38,3 +39,20 @@ def audit(
             note=note,
         )
     )
+
+
+def values_before(session: Session, entity: str, at: Any, keys: list[str] | None = None) -> dict[str, dict[str, Any]]:
+    """What audited updates of `entity` made after `at` changed, as it stood at `at`: key → field → the
+    `before` of the first update of that field since (undo these over today's rows to see them as at `at`)."""
+    query = select(m.AuditEntry.entity_key, m.AuditEntry.before).where(
+        m.AuditEntry.entity == entity, m.AuditEntry.action == "update", m.AuditEntry.at > at
+    )
+    found: dict[str, dict[str, Any]] = {}
+    chunks = [keys[i : i + 500] for i in range(0, len(keys), 500)] if keys is not None else [None]
+    for chunk in chunks:
+        selected = query if chunk is None else query.where(m.AuditEntry.entity_key.in_(chunk))
+        for key, before in session.execute(selected.order_by(m.AuditEntry.at, m.AuditEntry.id)):
+            fields = found.setdefault(key, {})
+            for name, value in (before or {}).items():
+                fields.setdefault(name, value)
+    return found
