@@ -105,13 +105,18 @@ def active_close(session: Session, period: str) -> m.PeriodClose | None:
     ).first()
 
 
-def period_run(session: Session, period: str) -> m.Run:
-    """The run a month's documents come from: the run frozen when the month was closed, or, for a month that
-    is not closed, its newest completed run."""
+def month_run(session: Session, period: str) -> m.Run | None:
+    """The run that stands for a month: the run frozen when it was closed, else its newest completed run
+    (None when it has none)."""
     closed = active_close(session, period)
     if closed is not None:
         return session.get_one(m.Run, closed.run_id)
-    run = latest_completed(session, period)
+    return latest_completed(session, period)
+
+
+def period_run(session: Session, period: str) -> m.Run:
+    """The run a month's documents come from (`month_run`); NotFound when the month has no run."""
+    run = month_run(session, period)
     if run is None:
         raise NotFound(f"no completed run for {period}; run `openspm run --period {period}` first")
     return run
@@ -179,8 +184,7 @@ def balances_before(session: Session, ctx: RunContext, plan: str) -> dict[str, P
     """Each payee's balance after the newest earlier month in which the plan paid them."""
     found: dict[str, PayBalance] = {}
     for month in _months_before(ctx, ctx.period):
-        closed = active_close(session, month.name)
-        run = session.get(m.Run, closed.run_id) if closed else latest_completed(session, month.name)
+        run = month_run(session, month.name)
         if run is None:
             continue
         rows = session.scalars(select(m.Payment).where(m.Payment.run_id == run.id, m.Payment.plan == plan))
@@ -271,8 +275,7 @@ def _prior_adjustments_paid(
     paid: dict[tuple[str, str, str], Decimal] = {}
     between = [p for p in _months_before(ctx, ctx.period) if p.start > corrected.start]
     for month in between:
-        closed = active_close(session, month.name)
-        run = session.get(m.Run, closed.run_id) if closed else latest_completed(session, month.name)
+        run = month_run(session, month.name)
         if run is None:
             continue
         for row in session.scalars(select(m.Payment).where(m.Payment.run_id == run.id)):
@@ -327,8 +330,7 @@ def released_keys(
 
 def _paid_by(session: Session, key: HoldKey, end: date) -> bool:
     """Whether every transaction credited to the held earning's payee in its month was paid before `end`."""
-    closed = active_close(session, key.period)
-    run = session.get(m.Run, closed.run_id) if closed else latest_completed(session, key.period)
+    run = month_run(session, key.period)
     if run is None:
         return False
     names = set(
