@@ -15,8 +15,9 @@ from typing import Generic, TypeVar
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
+from openspm.access.errors import Forbidden
 from openspm.access.principal import Principal
-from openspm.access.visibility import visible_external_ids, visible_payee, visible_payee_ids
+from openspm.access.visibility import may_see, visible_external_ids, visible_payee, visible_payee_ids
 from openspm.close import adjustments as adj
 from openspm.close import service as lifecycle
 from openspm.close.documents import month_documents
@@ -322,8 +323,34 @@ def add_adjustment_for(
 def decide_adjustment_for(
     engine: Engine, principal: Principal, adjustment_id: int, approve: bool, note: str | None = None
 ) -> adj.AdjustmentView:
-    principal.require_write("approving or rejecting an adjustment")
+    """Approve or reject a pending adjustment: admin and comp analyst any, a manager their team's.
+
+    A manager decides adjustments of the payees below them as of the adjustment's month (one outside that
+    team is not found), never one that pays themselves; nobody decides their own entry (the service says so).
+    """
+    if not principal.may_write:
+        _require_team_approver(engine, principal, adjustment_id)
     return adj.decide(engine, adjustment_id, principal.actor, approve, note)
+
+
+def _require_team_approver(engine: Engine, principal: Principal, adjustment_id: int) -> None:
+    if not principal.is_manager or principal.payee_id is None:
+        principal.require_write("approving or rejecting an adjustment")
+    if "write" not in principal.scopes:
+        raise Forbidden("approving or rejecting an adjustment needs a token with the write scope; this one has read")
+    with Session(engine) as session:
+        row = session.get(m.Adjustment, adjustment_id)
+        if row is None or not may_see(session, principal, row.payee_id, row.period):
+            raise NotFound(f"unknown adjustment {adjustment_id}")
+        if row.payee_id == principal.payee_id:
+            raise Forbidden(f"adjustment {adjustment_id} pays you; an admin or comp analyst must decide it")
+
+
+def may_decide(principal: Principal, row: adj.AdjustmentView) -> bool:
+    """Whether the principal may approve or reject this (visible) adjustment now: the buttons a page shows."""
+    if row.status != "pending" or row.created_by == principal.actor or "write" not in principal.scopes:
+        return False
+    return principal.may_write or (principal.is_manager and row.payee != principal.payee)
 
 
 def _known_month(engine: Engine, period: str) -> None:

@@ -200,7 +200,7 @@ def approve_adjustment(
     body: DecisionIn | None = None,
     who: Principal = Depends(principal),
 ) -> Any:
-    """Approve a pending adjustment (not your own)."""
+    """Approve a pending adjustment (admin, comp analyst; a manager their team's; never your own entry)."""
     return access.decide_adjustment_for(engine_of(request), who, adjustment_id, True, body.note if body else None)
 
 
@@ -213,7 +213,7 @@ def reject_adjustment(
     body: DecisionIn | None = None,
     who: Principal = Depends(principal),
 ) -> Any:
-    """Reject a pending adjustment (not your own)."""
+    """Reject a pending adjustment (admin, comp analyst; a manager their team's; never your own entry)."""
     return access.decide_adjustment_for(engine_of(request), who, adjustment_id, False, body.note if body else None)
 
 
