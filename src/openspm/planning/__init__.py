@@ -1,0 +1,1 @@
+"""Sales planning: where to sell (quota setting, capacity; territory design)."""
