@@ -103,11 +103,11 @@ def allocate(
         for name, value in broken.items():
             low, high = bands[name]
             pinned[name], capped[name] = (low, "floor") if value < low else (high, "ceiling")
-    rounded = _largest_remainder({**raw, **pinned}, scale)
+    rounded = round_to_total({**raw, **pinned}, scale)
     return Allocation(rounded, capped, total - sum(rounded.values(), Decimal(0)))
 
 
-def _largest_remainder(values: Mapping[str, Decimal], scale: int) -> dict[str, Decimal]:
+def round_to_total(values: Mapping[str, Decimal], scale: int) -> dict[str, Decimal]:
     """Round each value down to `scale` places, then give one unit of the last place to the largest remainders
     (ties by name) until the rounded sum equals the exact sum rounded to `scale`."""
     unit = Decimal(1).scaleb(-scale)

@@ -761,3 +761,30 @@ class PeriodLock(Base):
     run_id: Mapped[int | None]
     actor: Mapped[str] = mapped_column(String(254))
     acquired_at: Mapped[datetime] = mapped_column(default=utc_now)
+
+
+# --- planning --------------------------------------------------------------------------------------------
+
+
+class PlanningScenario(Base):
+    """A planning draft (quotas for a year, ...): its parameters, the proposal they give and its review.
+
+    `status` runs draft → approved → published (or discarded); a published scenario has written its proposal
+    into the data the engine uses (for quotas: the `quotas` rows), audited, and never changes again.
+    """
+
+    __tablename__ = "planning_scenarios"
+    id: Mapped[int] = _id()
+    kind: Mapped[str] = mapped_column(String(32))  # quota
+    name: Mapped[str] = mapped_column(String(200))
+    year: Mapped[str] = mapped_column(String(32))
+    status: Mapped[str] = mapped_column(String(16), default="draft")  # draft | approved | published | discarded
+    params: Mapped[Attributes] = mapped_column(default=dict)
+    proposal: Mapped[Attributes] = mapped_column(default=dict)
+    created_by: Mapped[str] = mapped_column(String(254))
+    created_at: Mapped[datetime] = mapped_column(default=utc_now)
+    decided_by: Mapped[str | None] = mapped_column(String(254))
+    decided_at: Mapped[datetime | None]
+    decision_note: Mapped[str | None] = mapped_column(Text)
+    published_by: Mapped[str | None] = mapped_column(String(254))
+    published_at: Mapped[datetime | None]
