@@ -19,7 +19,8 @@ from openspm.auth.secret import secret_key
 from openspm.store.db import make_engine
 from openspm.web import errors
 from openspm.web.api import endpoints, entities
-from openspm.web.pages import admin, approvals, auth, help, rep, team
+from openspm.web.api import planning as planning_api
+from openspm.web.pages import admin, approvals, auth, help, planning, rep, team
 from openspm.web.security import SESSION_HOURS
 
 HERE = Path(__file__).parent
@@ -55,8 +56,10 @@ def create_app(engine: Engine | None = None, *, secret: str | None = None, https
     app.include_router(admin.router, include_in_schema=False)
     app.include_router(help.router, include_in_schema=False)
     app.include_router(approvals.router, include_in_schema=False)
+    app.include_router(planning.router, include_in_schema=False)
     app.include_router(endpoints.router)
     app.include_router(entities.router)
+    app.include_router(planning_api.router)
 
     @app.get("/healthz", include_in_schema=False)
     def health() -> dict[str, str]:
