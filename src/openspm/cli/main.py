@@ -7,7 +7,7 @@ import typer
 from openspm.cli import calc, close, demo, imports, store
 from openspm.cli.accounting import accounting_app
 from openspm.cli.exports import export_app
-from openspm.cli.planning import capacity_command, quota_app
+from openspm.cli.planning import accounts_app, capacity_command, quota_app
 from openspm.cli.statements import statement_command, statements_command
 from openspm.cli.users import token_app, user_app
 
@@ -38,6 +38,7 @@ app.add_typer(export_app, name="export")
 app.add_typer(close.adjust_app, name="adjust")
 app.add_typer(close.hold_app, name="hold")
 app.add_typer(quota_app, name="quota")
+app.add_typer(accounts_app, name="accounts")
 app.command("capacity")(capacity_command)
 app.command("payments")(close.payments_command)
 calc.plan_app.command("accept")(close.accept_command)

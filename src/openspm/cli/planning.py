@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import asdict
 from decimal import Decimal, InvalidOperation
+from pathlib import Path
 
 import typer
 from rich.table import Table
@@ -187,3 +188,60 @@ def capacity_command(
         )
         seats = int(needed.to_integral_value(rounding="ROUND_CEILING"))
         typer.echo(f"payees needed: {needed.quantize(Decimal('0.01'))} → {seats} seats")
+
+
+accounts_app = typer.Typer(help="Account segmentation by rules and potential scoring.", no_args_is_help=True)
+
+
+@accounts_app.command("segment")
+def segment_command(
+    rules: Path = typer.Argument(..., help="A YAML file: segments: [{name, when}, ...], first match wins"),
+    dry_run: bool = typer.Option(False, "--dry-run", help="Count, write nothing"),
+    as_json: bool = typer.Option(False, "--json"),
+) -> None:
+    """Give every account the first segment whose condition holds (audited; the rule is kept on the account)."""
+    import yaml
+
+    from openspm.planning.segmentation import parse_segment_rules, segment_accounts
+
+    with user_errors():
+        try:
+            data = yaml.safe_load(rules.read_text(encoding="utf-8"))
+        except (OSError, yaml.YAMLError) as exc:
+            raise InvalidInput(f"{rules}: cannot read the rules: {exc}") from None
+        report = segment_accounts(open_store(), parse_segment_rules(data, str(rules)), actor(), dry_run)
+    if as_json:
+        print_json(asdict(report))
+        return
+    table = Table("segment", "accounts")
+    for name, count in report.counts.items():
+        table.add_row(name, f"{count:,}")
+    stdout.print(table)
+    verb = "would change" if dry_run else "changed"
+    typer.echo(f"{verb} {report.changed} accounts; {len(report.unmatched)} matched no rule (kept their segment)")
+
+
+@accounts_app.command("score-potential")
+def score_command(
+    months: int = typer.Option(12, "--months", help="Months of sales history before --as-of"),
+    as_of: str | None = typer.Option(None, "--as-of", help="End of the history window (default today)"),
+    currency: str = typer.Option("USD", "--currency", help="Currency of the potentials"),
+    dry_run: bool = typer.Option(False, "--dry-run", help="Fit and report, write nothing"),
+) -> None:
+    """Score each account's potential from firmographics and history (explained on the account)."""
+    from openspm.core.dates import parse_date
+    from openspm.planning.segmentation import score_potential
+
+    with user_errors():
+        day = parse_date(as_of) if as_of else None
+        report = score_potential(open_store(), actor(), months=months, as_of=day, currency=currency, dry_run=dry_run)
+    start, end = report.window
+    typer.echo(
+        f"fitted on {report.fitted_on} of {report.accounts} accounts with sales from {start} to {end} "
+        f"({report.currency}); "
+        f"cross-validated R² (log) {report.r2_log:.2f}, WAPE {report.wape:.0%}"
+    )
+    for account, potential, explained in report.top:
+        factors = ", ".join(f"{f['feature']} ×{f['multiplier']}" for f in explained["factors"])
+        typer.echo(f"  {account}: {potential:,} ({explained['basis']}; {factors})")
+    typer.echo(f"{'would change' if dry_run else 'changed'} {report.changed} accounts' potential")
