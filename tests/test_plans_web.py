@@ -15,10 +15,11 @@ from openspm.close.service import approve, close
 from openspm.plans.service import add_plan
 from openspm.runs.service import run_period
 from openspm.store import models as m
+from openspm.web.app import create_app
 from tests.conftest import WriteFile
 from tests.test_access import PLAN, build_company
 from tests.test_api import ROLES, assert_error, client_with_token
-from tests.test_web import csrf_of, signed_in
+from tests.test_web import SECRET, csrf_of, signed_in
 
 RICHER = PLAN.replace("rate: 0.05}", "rate: 0.08}")
 SPIFF = PLAN.replace("plan: ae", "plan: spiff").replace("name: AE plan", "name: Spiff")
@@ -198,3 +199,9 @@ def test_pages_list_view_diff_edit_validate_and_publish(company: Engine) -> None
     ftoken = csrf_of(finance, "/plans/ae")
     assert finance.post("/plans/ae/publish", data={**form, "csrf_token": ftoken}).status_code == 403
     assert re.search(r'<a href="/plans">Plans</a>', finance.get("/plans").text)
+
+
+def test_the_help_guide_has_the_sections_the_pages_link_to(engine: Engine) -> None:
+    guide = TestClient(create_app(engine, secret=SECRET)).get("/help/web").text
+    for anchor in ("imports", "import-results", "plans", "plan-versions", "plan-diff", "plan-editor"):
+        assert f'id="{anchor}"' in guide, anchor
