@@ -4,7 +4,9 @@ the history of batches, and who may import (admin, comp analyst; users admin onl
 
 from __future__ import annotations
 
+import os
 import re
+import time
 from pathlib import Path
 
 import pytest
@@ -201,3 +203,23 @@ def test_result_page_pages_through_many_rejected_rows(company: Engine) -> None:
     page = signed_in(company, ROLES["analyst"]).get(f"/admin/imports/results/{report['token']}?page=3")
     assert page.status_code == 200 and "page 3 of 3" in page.text and "x201" in page.text and "x200<" not in page.text
     assert "Dry run: nothing was written" in page.text
+
+
+def test_kept_reports_of_checks_go_after_a_week_and_those_of_batches_stay(tmp_path: Path) -> None:
+    from openspm.ingest import results
+    from openspm.ingest.service import ImportReport
+
+    old_check = results.save(
+        tmp_path, ImportReport("accounts", "a.csv", dry_run=True), file_name="a.csv", actor="x", strict=False
+    )
+    batch = results.save(
+        tmp_path, ImportReport("accounts", "a.csv", batch_id=7), file_name="a.csv", actor="x", strict=False
+    )
+    week_ago = time.time() - 8 * 86400
+    os.utime(tmp_path / old_check, (week_ago, week_ago))
+    os.utime(tmp_path / batch, (week_ago, week_ago))
+    fresh = results.save(
+        tmp_path, ImportReport("accounts", "b.csv", dry_run=True), file_name="b.csv", actor="x", strict=False
+    )
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([batch, fresh])
+    assert results.summary(tmp_path, batch).batch_id == 7

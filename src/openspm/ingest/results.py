@@ -2,8 +2,8 @@
 
 `save(directory, report, ...)` writes `<directory>/<token>/report.json` (the counts) and `rejected.csv` (every
 rejected row: file, row, column, value, reason) and answers the token: `batch-<id>` for an import that wrote
-(so the history links to it), `check-<random>` for a dry run or a strict refusal. `summary`, `rejected` and
-`rejected_csv` read them back; a token that is not of that shape is unknown, never a path.
+(so the history links to it), `check-<random>` for a dry run or a strict refusal (kept a week). `summary`,
+`rejected` and `rejected_csv` read them back; a token that is not of that shape is unknown, never a path.
 """
 
 from __future__ import annotations
@@ -12,6 +12,8 @@ import csv
 import json
 import re
 import secrets
+import shutil
+import time
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -23,6 +25,7 @@ from openspm.core.issues import ISSUE_COLUMNS
 from openspm.ingest.readers import write_csv
 from openspm.ingest.service import ImportReport
 
+KEEP_CHECKS_DAYS = 7
 TOKEN = re.compile(r"^(batch-[0-9]{1,12}|check-[A-Za-z0-9_-]{12,64})$")
 
 
@@ -51,8 +54,19 @@ def _folder(directory: Path, token: str) -> Path:
     return directory / token
 
 
+def prune(directory: Path, days: int = KEEP_CHECKS_DAYS) -> None:
+    """Remove the reports of dry runs and strict refusals older than `days` (those of batches stay)."""
+    if not directory.exists():
+        return
+    cutoff = time.time() - days * 86400
+    for folder in directory.glob("check-*"):
+        if folder.is_dir() and folder.stat().st_mtime < cutoff:
+            shutil.rmtree(folder, ignore_errors=True)
+
+
 def save(directory: Path, report: ImportReport, *, file_name: str, actor: str, strict: bool) -> str:
-    """Keep the report of one import; answers its token."""
+    """Keep the report of one import; answers its token. Reports of checks older than a week go."""
+    prune(directory)
     token = f"batch-{report.batch_id}" if report.batch_id is not None else f"check-{secrets.token_urlsafe(12)}"
     folder = _folder(directory, token)
     folder.mkdir(parents=True, exist_ok=True)
