@@ -522,7 +522,8 @@ def import_file(
 ) -> ImportReport:
     """Import one file of `kind_name` and report what happened to every row.
 
-    Options: mapping_path, sheet, dry_run, strict, actor, rejects_path, progress (see `_import`).
+    Options: mapping_path, sheet, dry_run, strict, actor, rejects_path, progress, file_name (the name the
+    import batch records; default the path) (see `_import`).
     The cyclic garbage collector is paused meanwhile: an import allocates millions of
     small acyclic objects, and collecting them mid-way costs a third of the time.
     """
@@ -547,6 +548,7 @@ def _import(
     actor: str = "cli",
     rejects_path: Path | None = None,
     progress: Progress | None = None,
+    file_name: str | None = None,
 ) -> ImportReport:
     started = time.perf_counter()
     try:
@@ -593,7 +595,7 @@ def _import(
         if not dry_run and not report.strict_refused:
             batch = m.ImportBatch(
                 kind=kind.name,
-                file_name=str(path),
+                file_name=file_name or str(path),
                 file_sha256=_sha256(path),
                 actor=actor,
                 rows=report.rows,

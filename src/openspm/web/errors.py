@@ -29,6 +29,7 @@ CODES = {
     404: "not_found",
     405: "method_not_allowed",
     409: "conflict",
+    413: "too_large",
     422: "invalid_input",
     429: "too_many_requests",
     500: "server_error",
