@@ -19,7 +19,11 @@ from openspm.auth.secret import secret_key
 from openspm.store.db import make_engine
 from openspm.web import errors
 from openspm.web.api import endpoints
+from openspm.web.api import finance as finance_api
+from openspm.web.api import plandocs as plandocs_api
 from openspm.web.pages import admin, auth, help, rep, team
+from openspm.web.pages import finance as finance_pages
+from openspm.web.pages import plandocs as plandocs_pages
 from openspm.web.security import SESSION_HOURS
 
 HERE = Path(__file__).parent
@@ -55,6 +59,10 @@ def create_app(engine: Engine | None = None, *, secret: str | None = None, https
     app.include_router(admin.router, include_in_schema=False)
     app.include_router(help.router, include_in_schema=False)
     app.include_router(endpoints.router)
+    app.include_router(plandocs_pages.router, include_in_schema=False)
+    app.include_router(plandocs_api.router)
+    app.include_router(finance_pages.router, include_in_schema=False)
+    app.include_router(finance_api.router)
 
     @app.get("/healthz", include_in_schema=False)
     def health() -> dict[str, str]:
