@@ -42,6 +42,11 @@ pay:
 )
 
 
+def table_of(page: str, version: int) -> str:
+    """The acceptance table of plan ae's `version` in a Plan acceptance page."""
+    return page.split(f'<table class="acceptance" data-plan="ae" data-version="{version}">')[1].split("</table>")[0]
+
+
 @pytest.fixture
 def company(engine: Engine, write: WriteFile) -> Engine:
     build_company(engine, write)
@@ -154,10 +159,13 @@ def test_pages_my_plan_accepts_with_csrf_and_the_acceptance_page_shows_who_has_n
     admin = signed_in(company, "admin@x.io")
     listing = admin.get("/plan-acceptance?plan=ae")
     assert listing.status_code == 200 and "1 of 3 accepted" in listing.text
-    block = listing.text.split('data-version="2"')[1].split("</table>")[0]
+    block = table_of(listing.text, 2)
     assert re.search(r'data-payee="R1">.*?accepted</span>.*?r1@x\.io', block, re.S)
+    assert re.search(r'data-version="2"><td>.*?</td><td class="num">2</td>\s*<td>.*?</td><td class="num">1</td>'
+                     r'<td class="num">2</td>', listing.text, re.S)  # fmt: skip
     pending = admin.get("/plan-acceptance?plan=ae&status=pending").text
-    assert 'data-payee="R2"' in pending and 'data-payee="R1"' not in pending.split('data-version="1"')[0]
+    assert 'data-payee="R2"' in table_of(pending, 2) and 'data-payee="R1"' not in table_of(pending, 2)
+    assert 'data-payee="R1"' in table_of(pending, 1)  # version 1 is still to accept
     manager = signed_in(company, "m2@x.io").get("/plan-acceptance")
     assert set(re.findall(r'data-payee="(\w+)"', manager.text)) == {"R2", "R3"}
     assert signed_in(company, "finance@x.io").get("/plan-acceptance").status_code == 200

@@ -4,6 +4,8 @@ nothing here changes anything."""
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
@@ -91,8 +93,12 @@ def accounting(
     engine = engine_of(request)
     data = fin.accounting_for(engine, principal, name)
     entries = fin.accounting_journal_for(engine, principal, data.through)
+    costs = [
+        {**row, **{k: Decimal(row[k]) if row[k] else None for k in ("amount", "monthly", "remaining")}}
+        for row in data.rows[:200]
+    ]
     return render(request, "finance_accounting.html", principal, help_anchor="finance-commission-accounting",
-                  acc=data, aj=entries, months=months, period=data.through, tab="accounting")  # fmt: skip
+                  acc=data, aj=entries, costs=costs, months=months, period=data.through, tab="accounting")  # fmt: skip
 
 
 @router.get("/accounting/schedule.csv")

@@ -140,9 +140,11 @@ def acceptance(
     for r in rows:
         groups.setdefault((r.plan, r.version), []).append(r)
     counts: dict[tuple[str, int], tuple[int, int]] = {}
+    first: dict[tuple[str, int], StatusRow] = {}
     for r in every:
         done, total = counts.get((r.plan, r.version), (0, 0))
         counts[(r.plan, r.version)] = (done + (1 if r.accepted else 0), total + 1)
+        first.setdefault((r.plan, r.version), r)
     return render(
         request,
         "plandocs_acceptance.html",
@@ -150,6 +152,7 @@ def acceptance(
         help_anchor="plan-acceptance",
         groups=groups,
         counts=counts,
+        summary=list(first.values()),
         plans=plans,
         versions=versions,
         plan=plan or "",
