@@ -200,7 +200,18 @@ def test_api_documents_acceptance_and_status_with_the_role_matrix(company: Engin
                  "forbidden")  # fmt: skip
     assert_error(client_with_token(company, "admin@x.io").post("/api/v1/plans/ae/documents/R1/accept"), 403,
                  "forbidden")  # fmt: skip
-    assert_error(TestClient(rep.app).get("/api/v1/plan-acceptances"), 401, "unauthorized")
+    anonymous = TestClient(rep.app)
+    for method, path in (
+        ("GET", "/api/v1/payees/R1/plans"),
+        ("GET", "/api/v1/plans/ae/documents/R1"),
+        ("GET", "/api/v1/plans/ae/documents/R1.html"),
+        ("GET", "/api/v1/plans/ae/documents/R1.pdf"),
+        ("POST", "/api/v1/plans/ae/documents/R1/accept"),
+        ("GET", "/api/v1/plan-acceptances"),
+    ):
+        assert_error(anonymous.request(method, path), 401, "unauthorized")
+    session = signed_in(company, "r1@x.io")
+    assert_error(session.post("/api/v1/plans/ae/documents/R1/accept"), 403, "forbidden")  # no CSRF header
     accepted = rep.post("/api/v1/plans/ae/documents/R1/accept", json={"version": 2})
     assert accepted.status_code == 200 and accepted.json()["accepted"] is True
     assert accepted.json()["acceptance"]["accepted_by"] == "r1@x.io"
