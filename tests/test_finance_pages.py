@@ -141,6 +141,11 @@ def test_pages_and_api_for_each_role(company: Engine) -> None:
     assert staff.get("/finance/payroll.csv?period=FY2025-M02").content == payroll_csv(company, "FY2025-M02")
     assert staff.get("/finance/journal.csv?period=FY2025-M02").content == journal_csv(company, "FY2025-M02")
     assert 'href="/help/web#finance-accruals"' in staff.get("/finance/accruals").text
+    assert staff.get("/finance", follow_redirects=False).headers["location"] == "/finance/accruals"
+    guide = staff.get("/help/web").text
+    for anchor in ("my-plan", "plan-acceptance", "finance-accruals", "finance-payroll-and-journal",
+                   "finance-commission-accounting"):  # fmt: skip
+        assert f'id="{anchor}"' in guide, anchor
     for email in ("m1@x.io", "r1@x.io"):
         client = signed_in(company, email)
         for path in [*pages, "/finance", "/finance/payroll.csv?period=FY2025-M02"]:

@@ -111,6 +111,8 @@ def accept(
             raise
         return _my_plan_page(request, principal, payee, plan, version, status_code=exc.http_status, error=str(exc))
     done = f"you accepted {doc.plan_name} version {doc.version}"
+    if doc.holds_until_accepted:
+        done += "; pay held until now is released when the month is next calculated"
     query = urlencode({"plan": doc.plan, "version": doc.version, "done": done})
     return RedirectResponse(f"/plan?{query}", status_code=303)
 
