@@ -18,8 +18,9 @@ from openspm import __version__
 from openspm.auth.secret import secret_key
 from openspm.store.db import make_engine
 from openspm.web import errors
+from openspm.web.api import disputes as disputes_api
 from openspm.web.api import endpoints
-from openspm.web.pages import admin, auth, help, rep, team
+from openspm.web.pages import admin, auth, disputes, help, rep, team
 from openspm.web.security import SESSION_HOURS
 
 HERE = Path(__file__).parent
@@ -55,6 +56,8 @@ def create_app(engine: Engine | None = None, *, secret: str | None = None, https
     app.include_router(admin.router, include_in_schema=False)
     app.include_router(help.router, include_in_schema=False)
     app.include_router(endpoints.router)
+    app.include_router(disputes.router, include_in_schema=False)
+    app.include_router(disputes_api.router)
 
     @app.get("/healthz", include_in_schema=False)
     def health() -> dict[str, str]:
