@@ -4,6 +4,7 @@ January and M2 from February; R3 under M2; January and February run)."""
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable
 from decimal import Decimal
@@ -13,11 +14,13 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
+from typer.testing import CliRunner
 
 from openspm.access import disputes as access
 from openspm.access.errors import Forbidden
 from openspm.access.principal import Principal
 from openspm.access.service import approve_for, close_for, decide_adjustment_for
+from openspm.cli.main import app
 from openspm.close import adjustments as adj
 from openspm.core.errors import Conflict, InvalidInput, NotFound
 from openspm.store import models as m
@@ -414,3 +417,32 @@ def test_pages_raise_from_the_statement_work_the_inbox_and_show_the_outcome(comp
     assert "80.00 USD paid in FY2025-M01" in outcome and "rate corrected" in outcome
     assert "plan v2 says 6%" not in outcome  # the internal note stays with the analysts
     assert "Withdraw dispute" not in outcome
+    assert 'href="/help/web#disputes"' in outcome and 'id="disputes"' in rep.get("/help/web").text
+
+
+def test_the_command_line_lists_shows_resolves_and_rejects(company: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("OPENSPM_DATABASE_URL", company.url.render_as_string(hide_password=False))
+    monkeypatch.setenv("USER", "ops")
+    first = raise_as(company, "r1@x.io", amount_claimed=Decimal("480"))
+    second = raise_as(company, "r3@x.io")
+    runner = CliRunner()
+    listed = runner.invoke(app, ["dispute", "list", "--active", "--json"])
+    assert listed.exit_code == 0, listed.output
+    data = json.loads(listed.stdout)
+    assert [d["id"] for d in data["items"]] == [first, second] and data["counts"]["open"] == 2
+    assert data["items"][0]["amount_claimed"] == "480"
+    resolved = runner.invoke(app, ["dispute", "resolve", str(first), "--amount", "80.00", "--note", "rate fixed"])
+    assert resolved.exit_code == 0, resolved.output
+    assert re.search(
+        rf"dispute {first}: resolved by adjustment \d+ \(80\.00 USD in FY2025-M01, approved\)", resolved.stdout
+    )
+    shown = runner.invoke(app, ["dispute", "show", str(first)])
+    assert "Resolved: adjusted" in shown.stdout and "resolve → resolved_adjusted" in shown.stdout
+    again = runner.invoke(app, ["dispute", "reject", str(first), "--reason", "no"])
+    assert again.exit_code == 4 and again.stderr.startswith(f"error: dispute {first} is resolved adjusted")
+    assert runner.invoke(app, ["dispute", "reject", str(second), "--reason", "credited correctly"]).exit_code == 0
+    table = runner.invoke(app, ["dispute", "list", "--state", "rejected"])
+    assert table.exit_code == 0 and "rejected: 1" in table.stdout
+    rejected = json.loads(runner.invoke(app, ["dispute", "list", "--state", "rejected", "--json"]).stdout)["items"]
+    assert [(d["id"], d["resolution_note"]) for d in rejected] == [(second, "credited correctly")]
+    assert runner.invoke(app, ["dispute", "show", "999"]).stderr.strip() == "error: unknown dispute 999"
