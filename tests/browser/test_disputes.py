@@ -75,3 +75,32 @@ def test_a_rep_disputes_a_line_and_sees_the_analysts_adjustment(
     expect(outcome).to_contain_text("waiting for a second person's approval")
     expect(page.locator("table.history")).to_contain_text("resolved (adjustment)")
     screenshot(page, "dispute-outcome-rep")
+
+
+def test_a_rep_disputes_a_missing_deal_and_finance_reads_it_without_buttons(
+    page: Page, site: DemoSite, screenshot: Screenshot
+) -> None:
+    rep, finance = site.users("rep")[1], site.users("finance")[0]
+    latest = site.months[-1]
+    sign_in(page, rep, site.password)
+    page.goto(f"/statements/{latest}/{rep.payee}")
+    page.get_by_role("link", name="Dispute another line").click()
+    expect(page.get_by_role("heading", level=1)).to_contain_text("Raise a dispute")
+    page.get_by_label("Line").select_option("transaction|")
+    page.get_by_label("Deal id").fill("SO-2025-009999")
+    page.get_by_label("Category").select_option("missing_credit")
+    page.get_by_label("What is wrong").fill("Globex renewal closed on 20 February; it is not on my statement.")
+    screenshot(page, "dispute-new-missing-deal")
+    page.get_by_role("button", name="Raise dispute").click()
+    expect(page).to_have_url(re.compile(r"/disputes/\d+\?done="))
+    expect(page.locator("table.facts")).to_contain_text("Transaction SO-2025-009999")
+    dispute_url = page.url.split("?")[0]
+    sign_out(page)
+
+    sign_in(page, finance, site.password)
+    page.goto(dispute_url)
+    expect(page.locator("[data-state]").first).to_have_text("Open")
+    expect(page.get_by_role("button", name="Take it")).to_have_count(0)
+    expect(page.get_by_role("button", name="Comment")).to_have_count(0)
+    expect(page.get_by_role("button", name="Resolve with adjustment")).to_have_count(0)
+    screenshot(page, "dispute-finance-read-only")

@@ -121,11 +121,7 @@ def detail(engine: Engine, dispute_id: int, *, internal: bool) -> DisputeDetail:
             .where(m.AuditEntry.entity == "disputes", m.AuditEntry.entity_key == str(dispute_id))
             .order_by(m.AuditEntry.at, m.AuditEntry.id)
         )
-        history = [
-            HistoryEntry(e.at, e.actor, e.action, (e.after or {}).get("state"), e.note)
-            for e in entries
-            if e.action != "comment" or internal
-        ]
+        history = [HistoryEntry(e.at, e.actor, e.action, (e.after or {}).get("state"), e.note) for e in entries]
         return DisputeDetail(_view(session, row), comments, history)
 
 

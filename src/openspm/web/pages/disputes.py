@@ -201,7 +201,7 @@ def create_dispute(
             description=description,
             amount_claimed=_decimal(amount_claimed, "amount claimed"),
         )
-    except (InvalidInput, NotFound, OpenSpmError) as exc:
+    except OpenSpmError as exc:
         if isinstance(exc, Forbidden) or exc.http_status == 404:
             raise
         target = payee.strip() or principal.payee or ""
