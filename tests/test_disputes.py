@@ -380,6 +380,11 @@ def test_pages_raise_from_the_statement_work_the_inbox_and_show_the_outcome(comp
     fragment = rep.get("/disputes/on-statement/FY2025-M01/R1")
     assert f'href="/disputes/{dispute_id}"' in fragment.text and "Open" in fragment.text
     assert signed_in(company, "r3@x.io").get(f"/disputes/{dispute_id}").status_code == 404
+    manager = signed_in(company, "m1@x.io")
+    team = manager.get("/disputes")
+    assert "Team disputes" in team.text and f'href="/disputes/{dispute_id}"' in team.text
+    assert "Withdraw dispute" not in manager.get(f"/disputes/{dispute_id}").text  # not theirs to withdraw
+    assert f'href="/disputes/{dispute_id}"' not in signed_in(company, "m2@x.io").get("/disputes").text
 
     finance = signed_in(company, "finance@x.io")
     assert "Disputes inbox" in finance.get("/disputes").text

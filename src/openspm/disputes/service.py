@@ -61,7 +61,7 @@ Scope = list[tuple[str | None, set[int]]] | None
 def _linked(session: Session, row: m.Dispute) -> LinkedAdjustment | None:
     if row.adjustment_id is None:
         return None
-    a = session.get(m.Adjustment, row.adjustment_id)
+    a = session.get(m.Adjustment, row.adjustment_id)  # from the identity map when preloaded
     if a is None:
         return None
     return LinkedAdjustment(a.id, a.period, a.plan, a.amount, a.currency, a.reason_code, a.status)
@@ -186,6 +186,9 @@ def list_disputes(
             .limit(limit)
             .offset(offset)
         ).all()
+        linked = [d.adjustment_id for d, _ in rows if d.adjustment_id is not None]
+        if linked:  # one query for the page's adjustments (kept in the session's identity map)
+            list(session.scalars(select(m.Adjustment).where(m.Adjustment.id.in_(linked))))
         return DisputePage([_view(session, d, p) for d, p in rows], total, limit, offset)
 
 
