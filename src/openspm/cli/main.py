@@ -6,6 +6,7 @@ import typer
 
 from openspm.cli import calc, close, demo, imports, store
 from openspm.cli.accounting import accounting_app
+from openspm.cli.disputes import dispute_app
 from openspm.cli.exports import export_app
 from openspm.cli.planning import accounts_app, capacity_command, quota_app
 from openspm.cli.statements import statement_command, statements_command
@@ -46,6 +47,7 @@ app.command("statement")(statement_command)
 app.command("statements")(statements_command)
 app.add_typer(user_app, name="user")
 app.add_typer(token_app, name="token")
+app.add_typer(dispute_app, name="dispute")
 
 
 def run() -> None:

@@ -788,3 +788,59 @@ class PlanningScenario(Base):
     decision_note: Mapped[str | None] = mapped_column(Text)
     published_by: Mapped[str | None] = mapped_column(String(254))
     published_at: Mapped[datetime | None]
+
+
+# --- disputes --------------------------------------------------------------------------------------------
+
+
+class Dispute(Base):
+    """A payee's inquiry about one line of a month's statement (an earning, a payment line, a credit, or a
+    transaction or other reference in words), worked by an analyst to an outcome.
+
+    `state`: open → in_review → resolved_adjusted (an adjustment, `adjustment_id`) | rejected (with a reason)
+    | withdrawn (by the payee). `line_label`, `line_amount` and `line_currency` keep the line as the statement
+    showed it when the dispute was raised (the statement may change until the month closes).
+    """
+
+    __tablename__ = "disputes"
+    __table_args__ = (
+        CheckConstraint("state IN ('open', 'in_review', 'resolved_adjusted', 'rejected', 'withdrawn')", name="state"),
+        CheckConstraint("line_kind IN ('earning', 'payment', 'credit', 'transaction', 'other')", name="line_kind"),
+    )
+    id: Mapped[int] = _id()
+    payee_id: Mapped[int] = mapped_column(ForeignKey("payees.id"), index=True)
+    period: Mapped[str] = mapped_column(String(32), index=True)
+    line_kind: Mapped[str] = mapped_column(String(16))
+    line_ref: Mapped[str | None] = mapped_column(String(256))
+    line_label: Mapped[str] = mapped_column(Text)
+    line_amount: Mapped[Decimal | None]
+    line_currency: Mapped[str | None] = mapped_column(String(3))
+    plan: Mapped[str | None] = mapped_column(String(128))
+    category: Mapped[str] = mapped_column(String(32))
+    description: Mapped[str] = mapped_column(Text)
+    amount_claimed: Mapped[Decimal | None]
+    currency: Mapped[str | None] = mapped_column(String(3))
+    state: Mapped[str] = mapped_column(String(24), default="open", index=True)
+    raised_by: Mapped[str] = mapped_column(String(254))
+    assignee: Mapped[str | None] = mapped_column(String(254))
+    assigned_at: Mapped[datetime | None]
+    created_at: Mapped[datetime] = mapped_column(default=utc_now)
+    updated_at: Mapped[datetime] = mapped_column(default=utc_now)
+    resolved_at: Mapped[datetime | None]
+    resolved_by: Mapped[str | None] = mapped_column(String(254))
+    resolution_note: Mapped[str | None] = mapped_column(Text)
+    adjustment_id: Mapped[int | None] = mapped_column(ForeignKey("adjustments.id"), index=True)
+
+
+class DisputeComment(Base):
+    """A comment on a dispute, by the payee, their manager or an analyst; `internal` ones (analysts' notes)
+    are never shown to the payee or their manager."""
+
+    __tablename__ = "dispute_comments"
+    id: Mapped[int] = _id()
+    dispute_id: Mapped[int] = mapped_column(ForeignKey("disputes.id"), index=True)
+    author: Mapped[str] = mapped_column(String(254))
+    author_name: Mapped[str | None] = mapped_column(String(200))
+    body: Mapped[str] = mapped_column(Text)
+    internal: Mapped[bool] = mapped_column(default=False)
+    created_at: Mapped[datetime] = mapped_column(default=utc_now)
