@@ -19,7 +19,7 @@ from openspm.auth.secret import secret_key
 from openspm.store.db import make_engine
 from openspm.web import errors
 from openspm.web.api import endpoints
-from openspm.web.pages import admin, auth, help, rep, team
+from openspm.web.pages import admin, auth, help, rep, team, tour
 from openspm.web.security import SESSION_HOURS
 
 HERE = Path(__file__).parent
@@ -54,6 +54,7 @@ def create_app(engine: Engine | None = None, *, secret: str | None = None, https
     app.include_router(team.router, include_in_schema=False)
     app.include_router(admin.router, include_in_schema=False)
     app.include_router(help.router, include_in_schema=False)
+    app.include_router(tour.router, include_in_schema=False)
     app.include_router(endpoints.router)
 
     @app.get("/healthz", include_in_schema=False)
