@@ -14,7 +14,9 @@ with wrk (`apt-get install wrk`) holding `--connections` connections, each a sig
 
 Both for `/dashboard` (the rep's own, the default month) and `/healthz` (one `SELECT 1`: the floor of a request
 through the same server, workers and loopback). Prints p50/p90/p95/p99 in milliseconds, requests per second and the
-dashboard-to-healthz ratio for each. Every answer must be 200 (a lost session would measure redirects): the run fails
+dashboard-to-healthz ratio for each, and the server's CPU time per request (user + system of the server's
+processes, divided by the requests answered): unlike the latencies, that figure hardly moves with other load on
+the machine. Every answer must be 200 (a lost session would measure redirects): the run fails
 otherwise. Traffic goes to 127.0.0.1 only, and each wrk run stops after `--duration` seconds.
 """
 
@@ -111,10 +113,27 @@ def sign_in(url: str, email: str, password: str) -> str:
     return "; ".join(f"{c.name}={c.value}" for c in jar)
 
 
+def cpu_seconds(pid: int) -> float:
+    """CPU time (user + system) used so far by a process and its children (the server's workers)."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    pending = [pid]
+    while pending:
+        current = pending.pop()
+        try:
+            fields = Path(f"/proc/{current}/stat").read_text().rsplit(")", 1)[1].split()
+            total += (int(fields[11]) + int(fields[12])) / ticks
+            for task in Path(f"/proc/{current}/task").iterdir():
+                pending += [int(c) for c in (task / "children").read_text().split()]
+        except OSError:  # gone, or no /proc (not Linux): CPU figures are then partial
+            continue
+    return total
+
+
 def wrk(
-    url: str, path: str, cookie: str, connections: int, seconds: int, think_ms: int, script: Path
+    url: str, path: str, cookie: str, connections: int, seconds: int, think_ms: int, script: Path, server: int
 ) -> dict[str, float]:
-    """One wrk run: its figures (milliseconds, requests per second)."""
+    """One wrk run: its figures (milliseconds, requests per second, server CPU milliseconds per request)."""
     threads = max(1, min(2, connections))
     command = [
         "wrk",
@@ -130,7 +149,9 @@ def wrk(
         f"{url}{path}",
     ]
     env = {**os.environ, "WEB_BENCH_THINK_MS": str(think_ms)}
+    cpu = cpu_seconds(server)
     output = subprocess.run(command, env=env, check=True, capture_output=True, text=True).stdout
+    cpu = cpu_seconds(server) - cpu
     line = next((x for x in output.splitlines() if x.startswith("WEB_BENCH ")), None)
     if line is None:
         raise SystemExit(f"wrk printed no figures:\n{output}")
@@ -140,6 +161,7 @@ def wrk(
     figures = {k: raw[k] / 1000 for k in ("p50", "p90", "p95", "p99", "max")}
     figures["rps"] = raw["requests"] / (raw["duration_us"] / 1e6)
     figures["requests"] = raw["requests"]
+    figures["cpu_ms"] = cpu * 1000 / max(1, raw["requests"])
     return figures
 
 
@@ -183,7 +205,9 @@ def main() -> None:
     command = [sys.executable, "-m", "openspm.cli.main", "serve", "--host", HOST, "--port", str(port)]
     if args.workers is not None:
         command += ["--workers", str(args.workers)]
-    server = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    before_load = " / ".join(f"{x:.1f}" for x in os.getloadavg())
+    log = tempfile.TemporaryFile()  # noqa: SIM115 (closed in the finally below, after the server)
+    server = subprocess.Popen(command, env=env, stdout=log, stderr=log)
     try:
         wait_healthy(url, server)
         cookie = sign_in(url, email, args.password)
@@ -191,12 +215,13 @@ def main() -> None:
         with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as handle:
             handle.write(SCRIPT)
             script = Path(handle.name)
-        wrk(url, "/dashboard", cookie, args.connections, 3, 0, script)  # warm up: caches, connection pools
+        wrk(url, "/dashboard", cookie, args.connections, 3, 0, script, server.pid)  # warm up: caches, connection pools
         modes = [("saturation", 0)] + ([("think time", round(args.think * 1000))] if args.think > 0 else [])
         results: list[tuple[str, str, dict[str, float]]] = []
         for mode, think_ms in modes:
             for path in ("/healthz", "/dashboard"):
-                results.append((mode, path, wrk(url, path, cookie, args.connections, args.duration, think_ms, script)))
+                figures = wrk(url, path, cookie, args.connections, args.duration, think_ms, script, server.pid)
+                results.append((mode, path, figures))
         script.unlink()
     finally:
         server.terminate()
@@ -204,14 +229,21 @@ def main() -> None:
             server.wait(timeout=20)
         except subprocess.TimeoutExpired:
             server.kill()
+        log.close()
     workers = args.workers if args.workers is not None else "default"
+    load = " / ".join(f"{x:.1f}" for x in os.getloadavg())
     print(f"{args.connections} connections, {args.duration} s each, workers {workers}, {os.cpu_count()} cores; {email}")
+    print(f"load average before {before_load}, after {load} (another load on the machine shows in every figure)")
     header = f"{'mode':<12} {'path':<11} {'p50 ms':>8} {'p90 ms':>8} {'p95 ms':>8} {'p99 ms':>8} {'req/s':>8}"
+    header += f" {'cpu ms/req':>11}"
     print(header)
     print("-" * len(header))
     for mode, path, f in results:
         label = f"think {round(args.think * 1000)}ms" if mode == "think time" else mode
-        print(f"{label:<12} {path:<11} {f['p50']:8.1f} {f['p90']:8.1f} {f['p95']:8.1f} {f['p99']:8.1f} {f['rps']:8.1f}")
+        print(
+            f"{label:<12} {path:<11} {f['p50']:8.1f} {f['p90']:8.1f} {f['p95']:8.1f} {f['p99']:8.1f} {f['rps']:8.1f} "
+            f"{f['cpu_ms']:11.2f}"
+        )
     for mode, _ in modes:
         health = next(f for m_, p, f in results if m_ == mode and p == "/healthz")
         page = next(f for m_, p, f in results if m_ == mode and p == "/dashboard")
