@@ -120,6 +120,7 @@ def test_serve_defaults_to_a_worker_per_core_and_makes_the_key_first(
     assert seen["target"] == "openspm.web.app:create_app" and seen["factory"] is True
     assert seen["workers"] == store_cli.default_workers() and 1 <= store_cli.default_workers() <= 8
     assert seen["key_on_disk"] is True  # before any worker starts
+    assert seen["timeout_worker_healthcheck"] == store_cli.HEALTHCHECK_SECONDS
     assert CliRunner().invoke(cli, ["serve", "--workers", "3", "--no-access-log"]).exit_code == 0
     assert seen["workers"] == 3 and seen["access_log"] is False
     assert CliRunner().invoke(cli, ["serve", "--workers", "0"]).exit_code != 0

@@ -156,6 +156,11 @@ def _change_text(before: dict[str, Any] | None, after: dict[str, Any] | None) ->
     return ", ".join(f"{k}={v}" for k, v in (after or {}).items() if v not in (None, "", {}))
 
 
+# How long a worker may take to start or to answer the supervisor before it is restarted: uvicorn's 5 s is
+# shorter than importing the app takes on a busy 2-core machine, where workers were killed while starting.
+HEALTHCHECK_SECONDS = 60
+
+
 def default_workers() -> int:
     """One worker per core this process may run on, at most 8 (each worker is a process with its own pool of
     store connections; past the cores they only take turns)."""
@@ -190,6 +195,7 @@ def serve_command(
         host=host,
         port=port,
         workers=count,
+        timeout_worker_healthcheck=HEALTHCHECK_SECONDS,
         log_level="info",
         access_log=access_log,
     )
