@@ -68,13 +68,23 @@
     var at = 0;
     var current = null;
 
+    function tall(node) { return node.getBoundingClientRect().height > window.innerHeight * 0.5; }
+
     function place(node) {
       var r = node.getBoundingClientRect();
-      var top = window.scrollY + r.bottom + 12;
-      if (r.bottom + box.offsetHeight + 24 > window.innerHeight && r.top > box.offsetHeight + 24) {
-        top = window.scrollY + r.top - box.offsetHeight - 12;
+      var width = document.documentElement.clientWidth;
+      var top, left;
+      if (tall(node)) {  // a long table, its top at the top of the window: the box at the window's bottom right
+        top = window.scrollY + Math.min(r.bottom, window.innerHeight) - box.offsetHeight - 16;
+        left = window.scrollX + Math.min(r.right, width) - box.offsetWidth - 12;
+      } else {  // below the element, or above it when there is no room below
+        top = window.scrollY + r.bottom + 12;
+        if (r.bottom + box.offsetHeight + 24 > window.innerHeight && r.top > box.offsetHeight + 24) {
+          top = window.scrollY + r.top - box.offsetHeight - 12;
+        }
+        left = window.scrollX + r.left;
       }
-      var left = Math.min(Math.max(8, window.scrollX + r.left), window.scrollX + document.documentElement.clientWidth - box.offsetWidth - 8);
+      left = Math.min(left, window.scrollX + width - box.offsetWidth - 8);
       box.style.top = Math.max(8, top) + "px";
       box.style.left = Math.max(8, left) + "px";
     }
@@ -90,7 +100,7 @@
       count.textContent = "Step " + (i + 1) + " of " + steps.length;
       back.hidden = i === 0;
       next.textContent = i === steps.length - 1 ? "Done" : "Next";
-      current.scrollIntoView({ block: "center", inline: "nearest" });
+      current.scrollIntoView({ block: tall(current) ? "start" : "center", inline: "nearest" });
       place(current);
       next.focus();
     }
