@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint bench bench-import format serve clean docs
+.PHONY: demo test lint bench bench-import bench-web format serve clean docs
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -38,6 +38,12 @@ bench: $(STAMP)  ## Engine vs the hand-written DuckDB floor, a run end to end fr
 
 bench-import: $(STAMP)  ## Import benchmark: 1,000,000 transaction rows from CSV (ROWS=... to change)
 	$(BIN)/python benchmarks/import_bench.py --rows $${ROWS:-1000000}
+
+bench-web: $(STAMP)  ## Rep dashboard latency, 50 concurrent users, vs /healthz (wrk; builds the demo in DATA=data if absent)
+	@command -v wrk >/dev/null || { echo "bench-web needs wrk: apt-get install wrk" >&2; exit 1; }
+	@test -f $${DATA:-data}/openspm.db || { OPENSPM_DATA_DIR=$${DATA:-data} $(BIN)/openspm demo --reset && \
+		OPENSPM_DATA_DIR=$${DATA:-data} $(BIN)/openspm run --all; }
+	$(BIN)/python benchmarks/web_bench.py --data-dir $${DATA:-data} $${WORKERS:+--workers $$WORKERS}
 
 docs: $(STAMP)  ## Regenerate docs/import.md and docs/plan.schema.json from the code
 	$(BIN)/python -m openspm.ingest.docs > docs/import.md

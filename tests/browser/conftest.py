@@ -123,6 +123,11 @@ def demo_store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Engin
     loaded = load_demo(engine, root / "demo", seed=5, scale=0.05)
     for month in MONTHS:
         run_period(engine, month, actor="browser-tests")
+    with Session(engine) as session, session.begin():  # no first-run tour over every test's home page
+        emails = session.scalars(select(m.User.email)).all()  # (tests/browser/test_tour.py brings one back)
+        session.add_all(
+            m.AuditEntry(actor="browser-tests", action="tour_done", entity="users", entity_key=e) for e in emails
+        )
     yield engine, str(loaded.get("password", ""))
     engine.dispose()
 

@@ -2,13 +2,15 @@
 
 On first start without `OPENSPM_SECRET_KEY`, 32 random bytes are written to `<data dir>/secret.key`
 (mode 0600; the data directory is git-ignored) and read back on every later start, so sessions survive
-a restart. Set `OPENSPM_SECRET_KEY` when several servers share one store.
+a restart, and every worker of `openspm serve --workers N` reads the same key. Set `OPENSPM_SECRET_KEY` when
+several machines share one store.
 """
 
 from __future__ import annotations
 
 import os
 import secrets
+import tempfile
 from pathlib import Path
 
 from openspm.store.db import data_dir
@@ -26,10 +28,15 @@ def secret_key(directory: Path | None = None) -> str:
     if path.exists():
         return path.read_text(encoding="utf-8").strip()
     key = secrets.token_urlsafe(32)
+    # Written whole to a private temporary file, then linked into place: a worker starting at the same moment
+    # either finds no file (and links its own, losing the race cleanly) or a complete one, never a half-written key.
+    descriptor, temporary = tempfile.mkstemp(prefix=".secret-", dir=path.parent)
     try:
-        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:  # another worker wrote it a moment ago
+        with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
+            handle.write(key + "\n")
+        os.link(temporary, path)
+    except FileExistsError:  # another worker linked its key a moment ago
         return path.read_text(encoding="utf-8").strip()
-    with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
-        handle.write(key + "\n")
+    finally:
+        Path(temporary).unlink()
     return key

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 import typer
@@ -9,7 +10,7 @@ from rich.table import Table
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from openspm.cli.common import actor, open_store, print_json, stdout, user_errors
+from openspm.cli.common import actor, open_store, print_json, stderr, stdout, user_errors
 from openspm.store import models as m
 from openspm.store.db import current_revision, head_revision, make_engine, migrate
 
@@ -155,13 +156,46 @@ def _change_text(before: dict[str, Any] | None, after: dict[str, Any] | None) ->
     return ", ".join(f"{k}={v}" for k, v in (after or {}).items() if v not in (None, "", {}))
 
 
+# How long a worker may take to start or to answer the supervisor before it is restarted: uvicorn's 5 s is
+# shorter than importing the app takes on a busy 2-core machine, where workers were killed while starting.
+HEALTHCHECK_SECONDS = 60
+
+
+def default_workers() -> int:
+    """One worker per core this process may run on, at most 8 (each worker is a process with its own pool of
+    store connections; past the cores they only take turns)."""
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        cores = os.cpu_count() or 1
+    return max(1, min(8, cores))
+
+
 def serve_command(
     host: str = typer.Option("127.0.0.1", "--host"),
     port: int = typer.Option(8000, "--port"),
+    workers: int | None = typer.Option(
+        None, "--workers", min=1, help="Worker processes [default: one per core, at most 8]"
+    ),
+    access_log: bool = typer.Option(True, "--access-log/--no-access-log", help="Log every request on stdout"),
 ) -> None:
-    """Serve the web app."""
+    """Serve the web app (several worker processes share the port and the store)."""
     import uvicorn
+
+    from openspm.auth.secret import secret_key
 
     with user_errors():
         open_store()
-    uvicorn.run("openspm.web.app:create_app", factory=True, host=host, port=port, log_level="info")
+        secret_key()  # made here, once, before the workers start: they all sign sessions with the same key
+    count = workers if workers is not None else default_workers()
+    stderr.print(f"serving http://{host}:{port} with {count} worker{'s' if count > 1 else ''}")
+    uvicorn.run(
+        "openspm.web.app:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=count,
+        timeout_worker_healthcheck=HEALTHCHECK_SECONDS,
+        log_level="info",
+        access_log=access_log,
+    )

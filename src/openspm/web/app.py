@@ -25,7 +25,7 @@ from openspm.web.api import imports as imports_api
 from openspm.web.api import plandocs as plandocs_api
 from openspm.web.api import planning as planning_api
 from openspm.web.api import plans as plans_api
-from openspm.web.pages import admin, approvals, auth, disputes, help, planning, rep, team
+from openspm.web.pages import admin, approvals, auth, disputes, help, planning, rep, team, tour
 from openspm.web.pages import finance as finance_pages
 from openspm.web.pages import imports as imports_pages
 from openspm.web.pages import plandocs as plandocs_pages
@@ -66,6 +66,7 @@ def create_app(engine: Engine | None = None, *, secret: str | None = None, https
     app.include_router(help.router, include_in_schema=False)
     app.include_router(approvals.router, include_in_schema=False)
     app.include_router(planning.router, include_in_schema=False)
+    app.include_router(tour.router, include_in_schema=False)
     app.include_router(endpoints.router)
     app.include_router(entities.router)
     app.include_router(planning_api.router)

@@ -14,6 +14,7 @@ from fastapi.templating import Jinja2Templates
 from openspm import __version__
 from openspm.access.principal import Principal
 from openspm.statements.render import day, money, number, percent
+from openspm.web.pages.tour import tour_context
 from openspm.web.security import csrf_token
 
 HERE = Path(__file__).parent
@@ -43,7 +44,7 @@ def render(
     help_anchor: str = "",
     **context: Any,
 ) -> HTMLResponse:
-    """A page, with the principal, the CSRF token, the version and the page's help link."""
+    """A page, with the principal, the CSRF token, the version, the page's help link and the first-run tour."""
     return templates.TemplateResponse(
         request,
         name,
@@ -52,6 +53,7 @@ def render(
             "csrf": csrf_token(request),
             "version": __version__,
             "help": f"{DOCS}#{help_anchor}" if help_anchor else DOCS,
+            "tour": tour_context(request, principal),
             **context,
         },
         status_code=status_code,

@@ -52,6 +52,17 @@ WRITE_ERRORS: dict[int | str, dict[str, Any]] = {
     409: {"model": ErrorOut, "description": "The period's state forbids it (e.g. closed)"},
 }
 
+
+def json_errors(errors: dict[int | str, dict[str, Any]]) -> dict[int | str, dict[str, Any]]:
+    """`errors` documented as JSON bodies, for a route whose own answer is a document (HTML): FastAPI would
+    otherwise document its errors in the route's media type, though they are always `{"error", "detail"}`."""
+    ref = {"$ref": "#/components/schemas/ErrorOut"}
+    return {
+        code: {"description": r["description"], "content": {"application/json": {"schema": ref}}}
+        for code, r in errors.items()
+    }
+
+
 router = APIRouter(prefix="/api/v1", responses=ERRORS)
 Limit = Query(100, ge=1, le=1000, description="At most this many items")
 Offset = Query(0, ge=0, le=10_000_000, description="Skip this many items")
@@ -142,7 +153,12 @@ def payments(
     return _page(access.payments_for(engine_of(request), who, period, payee), limit, offset)
 
 
-@router.get("/statements/{period}/{payee}.html", response_class=HTMLResponse, tags=["statements"])
+@router.get(
+    "/statements/{period}/{payee}.html",
+    response_class=HTMLResponse,
+    tags=["statements"],
+    responses=json_errors(ERRORS),
+)
 def statement_html(request: Request, period: str, payee: str, who: Principal = Depends(principal)) -> Response:
     """The statement as the standalone HTML page (the same bytes as `openspm statement --html`)."""
     return HTMLResponse(render_html(access.statement_for(engine_of(request), who, period, payee)))

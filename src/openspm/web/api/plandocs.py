@@ -12,7 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from openspm.access.plandocs import accept_for, acceptance_status_for, payee_plans_for, plan_document_for
 from openspm.access.principal import Principal
 from openspm.plandocs.render import file_stem, render_html, render_pdf
-from openspm.web.api.endpoints import ERRORS, WRITE_ERRORS, Limit, Offset, _page, principal
+from openspm.web.api.endpoints import ERRORS, WRITE_ERRORS, Limit, Offset, _page, json_errors, principal
 from openspm.web.api.schemas import PageOut, plain
 from openspm.web.security import engine_of
 
@@ -72,7 +72,12 @@ def payee_plans(request: Request, payee: str = PayeePath, who: Principal = Depen
     return {"payee": payee_id, "name": name, "plans": plain(refs)}
 
 
-@router.get("/plans/{plan}/documents/{payee}.html", response_class=HTMLResponse, tags=["plan documents"])
+@router.get(
+    "/plans/{plan}/documents/{payee}.html",
+    response_class=HTMLResponse,
+    tags=["plan documents"],
+    responses=json_errors(ERRORS),
+)
 def document_html(
     request: Request,
     plan: str = PlanPath,

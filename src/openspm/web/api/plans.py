@@ -11,7 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from openspm.access import plans as access
 from openspm.access.principal import Principal
-from openspm.web.api.endpoints import ERRORS, WRITE_ERRORS, Limit, Offset, _page, principal
+from openspm.web.api.endpoints import ERRORS, WRITE_ERRORS, Limit, Offset, _page, json_errors, principal
 from openspm.web.api.schemas import PageOut, plain
 from openspm.web.security import engine_of
 
@@ -119,7 +119,7 @@ def versions(
     "/plans/{plan_id}/versions/{version}.yaml",
     response_class=PlainTextResponse,
     tags=["plans"],
-    responses={200: {"content": {"application/yaml": {}}, "description": "The plan document"}},
+    responses={**json_errors(ERRORS), 200: {"content": {"application/yaml": {}}, "description": "The plan document"}},
 )
 def version_yaml(
     request: Request, plan_id: str = PlanId, version: int = Version, who: Principal = Depends(principal)
