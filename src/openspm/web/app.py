@@ -18,8 +18,14 @@ from openspm import __version__
 from openspm.auth.secret import secret_key
 from openspm.store.db import make_engine
 from openspm.web import errors
+from openspm.web.api import audit as audit_api
 from openspm.web.api import endpoints
+from openspm.web.api import jobs as jobs_api
+from openspm.web.api import users as users_api
 from openspm.web.pages import admin, auth, help, rep, team
+from openspm.web.pages import audit as audit_pages
+from openspm.web.pages import runs as runs_pages
+from openspm.web.pages import users as users_pages
 from openspm.web.security import SESSION_HOURS
 
 HERE = Path(__file__).parent
@@ -55,6 +61,12 @@ def create_app(engine: Engine | None = None, *, secret: str | None = None, https
     app.include_router(admin.router, include_in_schema=False)
     app.include_router(help.router, include_in_schema=False)
     app.include_router(endpoints.router)
+    app.include_router(runs_pages.router, include_in_schema=False)
+    app.include_router(users_pages.router, include_in_schema=False)
+    app.include_router(audit_pages.router, include_in_schema=False)
+    app.include_router(jobs_api.router)
+    app.include_router(users_api.router)
+    app.include_router(audit_api.router)
 
     @app.get("/healthz", include_in_schema=False)
     def health() -> dict[str, str]:
