@@ -36,7 +36,7 @@ def wait_for(client: TestClient, job_id: int, seconds: float = 120) -> dict[str,
     """The job once it is done (polling like the page does)."""
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
-        job = client.get(f"/api/v1/jobs/{job_id}").json()
+        job: dict[str, Any] = client.get(f"/api/v1/jobs/{job_id}").json()
         if job["state"] in ("succeeded", "failed"):
             return job
         time.sleep(0.1)
