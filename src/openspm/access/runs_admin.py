@@ -121,26 +121,24 @@ def run_for(engine: Engine, principal: Principal, run_id: int) -> RunDetail:
         if run is None:
             raise NotFound(f"unknown run {run_id}")
         e = m.RunEarning
-        components = [
-            ComponentTotal(plan, component, currency, amount or Decimal(0), payees)
-            for plan, component, currency, amount, payees in session.execute(
-                select(e.plan, e.component, e.currency, func.sum(e.amount), func.count(func.distinct(e.payee)))
-                .where(e.run_id == run_id)
-                .group_by(e.plan, e.component, e.currency)
-                .order_by(e.plan, e.component, e.currency)
-            )
-        ]
+        # Summed here as Decimals: SQLite's SUM over exact-decimal text would answer a float.
+        sums: dict[tuple[str, str, str], Decimal] = defaultdict(Decimal)
+        who: dict[tuple[str, str, str], set[str]] = defaultdict(set)
+        for plan, component, currency, payee, amount in session.execute(
+            select(e.plan, e.component, e.currency, e.payee, e.amount).where(e.run_id == run_id)
+        ):
+            sums[(plan, component, currency)] += amount
+            who[(plan, component, currency)].add(payee)
+        components = [ComponentTotal(*key, sums[key], len(who[key])) for key in sorted(sums)]
         totals: dict[str, Decimal] = defaultdict(Decimal)
         for c in components:
             totals[c.currency] += c.amount
         paid: dict[str, Decimal] = defaultdict(Decimal)
         for currency, amount in session.execute(
-            select(m.Payment.pay_currency, func.sum(m.Payment.pay_amount))
-            .where(m.Payment.run_id == run_id)
-            .group_by(m.Payment.pay_currency)
+            select(m.Payment.pay_currency, m.Payment.pay_amount).where(m.Payment.run_id == run_id)
         ):
-            paid[currency] += amount or Decimal(0)
-        payees = session.scalar(select(func.count(func.distinct(e.payee))).where(e.run_id == run_id)) or 0
+            paid[currency] += amount
+        payees = len(set().union(*who.values())) if who else 0
         i = m.RunIssue
         issues = [
             IssueCount(stage, reason, count, "")

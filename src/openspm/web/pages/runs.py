@@ -30,6 +30,7 @@ def _run_id() -> Any:
 
 
 JOBS_SHOWN = 15
+RUNS_SHOWN = 50
 
 
 def _choices(request: Request, principal: Principal) -> dict[str, list[str]]:
@@ -51,7 +52,7 @@ def _choices(request: Request, principal: Principal) -> dict[str, list[str]]:
 def _runs_page(request: Request, principal: Principal, status_code: int = 200, **context: object) -> Response:
     engine = engine_of(request)
     jobs, total = access.jobs_for(engine, principal, limit=JOBS_SHOWN)
-    runs = runs_for(engine, principal)[:50]
+    runs = runs_for(engine, principal)[:RUNS_SHOWN]
     return render(
         request,
         "runs.html",
@@ -75,14 +76,16 @@ def runs(request: Request, principal: Principal = Depends(page_principal)) -> Re
 
 @router.get("/runs/jobs", response_class=HTMLResponse)
 def jobs_fragment(request: Request, principal: Principal = Depends(page_principal)) -> Response:
-    """The jobs table alone (what htmx swaps in every second while a job runs)."""
-    jobs, total = access.jobs_for(engine_of(request), principal, limit=JOBS_SHOWN)
+    """The jobs and runs tables alone (what htmx swaps in every second while a job runs)."""
+    engine = engine_of(request)
+    jobs, total = access.jobs_for(engine, principal, limit=JOBS_SHOWN)
     return render(
         request,
         "_runs_jobs.html",
         principal,
         jobs=jobs,
         jobs_total=total,
+        runs=runs_for(engine, principal)[:RUNS_SHOWN],
         polling=any(not j.done for j in jobs),
     )
 
