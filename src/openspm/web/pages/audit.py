@@ -3,7 +3,9 @@ first, a page at a time; each entry's before and after shown as a field diff."""
 
 from __future__ import annotations
 
+import json
 from datetime import date
+from typing import Any
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Query, Request
@@ -14,10 +16,26 @@ from openspm.access.principal import Principal
 from openspm.audit.service import AuditFilter
 from openspm.core.errors import InvalidInput
 from openspm.web.security import engine_of, page_principal
-from openspm.web.templating import render
+from openspm.web.templating import render, templates
 
 router = APIRouter(prefix="/admin")
 PAGE = 50
+
+
+def audit_value(value: Any) -> str:
+    """A before or after value as a person reads it: lists joined, true/false, JSON for anything nested."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, list) and all(isinstance(v, str | int | float) for v in value):
+        return ", ".join(str(v) for v in value) or "(none)"
+    if isinstance(value, dict | list):
+        return json.dumps(value, sort_keys=True, default=str)
+    return str(value)
+
+
+templates.env.filters["audit_value"] = audit_value
 
 
 def _day(value: str, name: str) -> date | None:
