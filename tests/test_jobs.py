@@ -170,3 +170,26 @@ def test_a_job_of_an_unknown_kind_fails_with_a_reason(company: Engine) -> None:
     with pytest.raises(NotFound, match="unknown job 999"):
         service.get(company, 999)
     assert "run" in job_queue.HANDLERS
+
+
+def test_the_cli_lists_jobs_and_shows_one(company: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
+    from typer.testing import CliRunner
+
+    from openspm.cli.main import app
+
+    monkeypatch.setenv("OPENSPM_DATABASE_URL", company.url.render_as_string(hide_password=False))
+    good = submit_run(company, HeldQueue(), "FY2025-M02", "analyst@x.io")
+    runner = CliRunner()
+    queued = runner.invoke(app, ["job", "list"])
+    assert queued.exit_code == 0 and "FY2025-M02" in queued.output and "queued" in queued.output
+    execute(company, good.id)
+    bad = service.submit(company, "nonsense", {"period": "FY2025-M03"}, "admin@x.io")
+    execute(company, bad.id)
+    shown = runner.invoke(app, ["job", "show", str(good.id), "--follow"])
+    run_id = service.get(company, good.id).result["runs"][0]  # type: ignore[index]
+    assert shown.exit_code == 0 and "succeeded" in shown.output and f"runs [{run_id}]" in shown.output
+    failed = runner.invoke(app, ["job", "show", str(bad.id)])
+    assert failed.exit_code == 1 and "error: no handler for jobs of kind 'nonsense'" in failed.output
+    listed = runner.invoke(app, ["job", "list", "--state", "failed", "--json"])
+    assert listed.exit_code == 0 and '"total": 1' in listed.output
+    assert runner.invoke(app, ["job", "show", "999"]).exit_code != 0
