@@ -203,6 +203,7 @@ def test_run_requests_refuse_what_cannot_run(company: Engine) -> None:
     assert "closed" in closed.json()["detail"]
     assert_error(analyst.post("/api/v1/runs", json={"period": "FY2099-M01"}), 404, "not_found")
     assert_error(analyst.post("/api/v1/runs", json={"period": ""}), 422, "invalid_input")
+    assert_error(analyst.post("/api/v1/runs", json={"period": "FY2025\x00-M02"}), 422, "invalid_input")
     assert_error(analyst.post("/api/v1/runs", json={"period": "FY2025-M02", "x": 1}), 422, "invalid_input")
     assert_error(analyst.get("/api/v1/jobs/424242"), 404, "not_found")
     assert_error(analyst.get("/api/v1/jobs/0"), 422, "invalid_input")

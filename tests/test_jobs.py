@@ -193,3 +193,30 @@ def test_the_cli_lists_jobs_and_shows_one(company: Engine, monkeypatch: pytest.M
     listed = runner.invoke(app, ["job", "list", "--state", "failed", "--json"])
     assert listed.exit_code == 0 and '"total": 1' in listed.output
     assert runner.invoke(app, ["job", "show", "999"]).exit_code != 0
+
+
+def test_a_job_whose_process_died_is_cancelled_and_frees_its_months(company: Engine) -> None:
+    from tests.test_api import assert_error, client_with_token
+
+    stuck = submit_run(company, HeldQueue(), "FY2025-M02", "analyst@x.io")  # its process died: it never runs
+    with pytest.raises(Conflict, match=f"openspm job cancel {stuck.id}"):
+        submit_run(company, HeldQueue(), "FY2025-M02", "analyst@x.io")
+    assert_error(client_with_token(company, "finance@x.io").post(f"/api/v1/jobs/{stuck.id}/cancel"), 403, "forbidden")
+    analyst = client_with_token(company, "analyst@x.io")
+    cancelled = analyst.post(f"/api/v1/jobs/{stuck.id}/cancel")
+    assert cancelled.status_code == 200, cancelled.text
+    assert cancelled.json()["state"] == "failed" and cancelled.json()["error"] == "cancelled by analyst@x.io"
+    assert_error(analyst.post(f"/api/v1/jobs/{stuck.id}/cancel"), 409, "conflict")
+    assert_error(analyst.post("/api/v1/jobs/424242/cancel"), 404, "not_found")
+    execute(company, stuck.id)  # a cancelled job never starts
+    assert service.get(company, stuck.id).started_at is None and len(run_ids_of(company)) == 0
+    with Session(company) as session:
+        entry = session.scalars(select(m.AuditEntry).where(m.AuditEntry.entity == "jobs")).one()
+    assert (entry.action, entry.actor, entry.before, entry.after) == (
+        "cancel",
+        "analyst@x.io",
+        {"state": "queued"},
+        {"state": "failed"},
+    )
+    again = submit_run(company, HeldQueue(), "FY2025-M02", "analyst@x.io")  # the month is free again
+    assert again.state == "queued"

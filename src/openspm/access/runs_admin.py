@@ -46,6 +46,11 @@ def start_run_for(engine: Engine, queue: JobQueue, principal: Principal, period:
     return submit_run(engine, queue, period, principal.actor)
 
 
+def cancel_job_for(engine: Engine, principal: Principal, job_id: int) -> jobs.JobView:
+    principal.require_write(f"cancelling job {job_id}")
+    return jobs.cancel(engine, job_id, principal.actor)
+
+
 def jobs_for(
     engine: Engine, principal: Principal, state: str | None = None, limit: int = 100, offset: int = 0
 ) -> tuple[list[jobs.JobView], int]:

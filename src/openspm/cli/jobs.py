@@ -10,7 +10,7 @@ import time
 import typer
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
-from openspm.cli.common import open_store, print_json, stderr, stdout, user_errors
+from openspm.cli.common import actor, open_store, print_json, stderr, stdout, user_errors
 
 job_app = typer.Typer(
     help="Background jobs (runs started from the web or API) and their progress.", no_args_is_help=True
@@ -86,3 +86,13 @@ def job_show_command(
         stdout.print(_line(job), highlight=False)
     if job.state == "failed":
         raise typer.Exit(1)
+
+
+@job_app.command("cancel")
+def job_cancel_command(job_id: int = typer.Argument(..., help="The job's id (openspm job list)")) -> None:
+    """Mark a queued or running job failed ("cancelled"; audited): for a job whose process died."""
+    from openspm.jobs.service import cancel
+
+    with user_errors():
+        job = cancel(open_store(), job_id, actor())
+    stdout.print(_line(job), highlight=False)

@@ -62,7 +62,8 @@ def submit_run(engine: Engine, queue: JobQueue, period: str, actor: str) -> JobV
         if overlap:
             raise Conflict(
                 f"{overlap[0]} is already being calculated by job {job.id} ({job.state}, requested by "
-                f"{job.requested_by}); wait for it to finish"
+                f"{job.requested_by}); wait for it to finish, or if the process running it died, cancel it "
+                f"(`openspm job cancel {job.id}`)"
             )
     params = {"period": period.strip(), "months": months, "skipped": skipped}
     job = service.submit(engine, KIND, params, actor, f"queued: {len(months)} month{'s' if len(months) != 1 else ''}")

@@ -17,8 +17,9 @@ from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
 from openspm.core.dates import utc_now
-from openspm.core.errors import NotFound
+from openspm.core.errors import Conflict, NotFound
 from openspm.store import models as m
+from openspm.store.audit import audit
 
 STATES = ("queued", "running", "succeeded", "failed")
 ACTIVE = ("queued", "running")
@@ -130,6 +131,8 @@ def report(engine: Engine, job_id: int, fraction: float, message: str, result: d
     """Record how far a running job is (0 to 1, never backwards), what it is doing, and what it has made so far."""
     with Session(engine) as session, session.begin():
         row = session.get_one(m.Job, job_id)
+        if row.state != "running":  # cancelled meanwhile: its record stays as the cancel left it
+            return
         row.progress = max(row.progress, _fraction(fraction))
         row.message = message[:500]
         if result is not None:
@@ -141,6 +144,8 @@ def succeed(engine: Engine, job_id: int, result: dict[str, Any], message: str) -
     """A job done: progress 1, its result."""
     with Session(engine) as session, session.begin():
         row = session.get_one(m.Job, job_id)
+        if row.state != "running":
+            return
         now = utc_now()
         row.state, row.progress, row.message, row.result = "succeeded", Decimal(1), message[:500], result
         row.finished_at = row.updated_at = now
@@ -150,11 +155,31 @@ def fail(engine: Engine, job_id: int, error: str, result: dict[str, Any] | None 
     """A job that stopped on an error: the error, and what it had made before (kept as it is)."""
     with Session(engine) as session, session.begin():
         row = session.get_one(m.Job, job_id)
+        if row.state != "running":
+            return
         now = utc_now()
         row.state, row.error, row.message = "failed", error, "failed"
         if result is not None:
             row.result = result
         row.finished_at = row.updated_at = now
+
+
+def cancel(engine: Engine, job_id: int, actor: str) -> JobView:
+    """Mark a queued or running job failed, "cancelled by <actor>" (audited): the way out when the process
+    running it died. A queued job never starts; a run already under way still finishes its month (its run is
+    kept), but the job stays cancelled. Conflict when the job is already done."""
+    with Session(engine) as session, session.begin():
+        row = session.get(m.Job, job_id, with_for_update=True)
+        if row is None:
+            raise NotFound(f"unknown job {job_id}")
+        if row.state not in ACTIVE:
+            raise Conflict(f"job {job_id} has already {row.state}")
+        before = row.state
+        now = utc_now()
+        row.state, row.error, row.message = "failed", f"cancelled by {actor}", "cancelled"
+        row.finished_at = row.updated_at = now
+        audit(session, actor, "cancel", "jobs", str(job_id), before={"state": before}, after={"state": "failed"})
+        return _view(row)
 
 
 def _fraction(value: float) -> Decimal:

@@ -185,6 +185,13 @@ def get_job(request: Request, job_id: int = JobId, who: Principal = Depends(prin
     return access.job_for(engine_of(request), who, job_id)
 
 
+@router.post("/jobs/{job_id}/cancel", response_model=JobOut, tags=["runs"], responses=WRITE_ERRORS)
+def cancel_job(request: Request, job_id: int = JobId, who: Principal = Depends(principal)) -> Any:
+    """Mark a queued or running job failed ("cancelled by ..."; audited): the way out when the process running
+    it died. A month already under way still finishes; 409 when the job is done."""
+    return access.cancel_job_for(engine_of(request), who, job_id)
+
+
 @router.get("/runs/{run_id}", response_model=RunDetailOut, tags=["runs"])
 def get_run(request: Request, run_id: int = RunId, who: Principal = Depends(principal)) -> Any:
     """A run's results: status, plan versions, input counts, stage timings, totals by component and currency,

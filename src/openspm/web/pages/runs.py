@@ -108,6 +108,23 @@ def start_run(
     return RedirectResponse("/admin/runs?" + urlencode({"done": done}), status_code=303)
 
 
+@router.post("/runs/jobs/{job_id}/cancel", response_class=HTMLResponse)
+def cancel_job(
+    request: Request,
+    job_id: int = _run_id(),
+    csrf_token: str = Form(""),
+    principal: Principal = Depends(page_principal),
+) -> Response:
+    check_csrf(request, csrf_token)
+    try:
+        job = access.cancel_job_for(engine_of(request), principal, job_id)
+    except OpenSpmError as exc:
+        if exc.http_status == 403:
+            raise
+        return _runs_page(request, principal, status_code=exc.http_status, error=str(exc))
+    return RedirectResponse("/admin/runs?" + urlencode({"done": f"job {job.id} cancelled"}), status_code=303)
+
+
 @router.get("/runs/{run_id}", response_class=HTMLResponse)
 def run_detail(
     request: Request,
