@@ -458,3 +458,9 @@ def test_the_audit_log_filters_paginates_and_shows_field_diffs(company: Engine) 
     assert 'class="before"' in html and "manager, rep" in html and "1 entr" in html  # lists read as lists
     bad = signed_in(company, "finance@x.io").get("/admin/audit?since=nope")
     assert bad.status_code == 422
+
+
+def test_each_new_page_links_to_its_section_of_the_guide(engine: Engine) -> None:
+    guide = TestClient(create_app(engine, secret=SECRET)).get("/help/web")
+    for anchor in ("runs-and-jobs", "run-results", "run-diff", "holds", "users-and-roles", "audit-log"):
+        assert f'id="{anchor}"' in guide.text, anchor
