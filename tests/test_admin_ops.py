@@ -218,6 +218,30 @@ def test_run_requests_refuse_what_cannot_run(company: Engine) -> None:
     assert page.post("/admin/runs", data={"csrf_token": "stale", "period": "FY2025-M02"}).status_code == 403
 
 
+def test_a_failing_run_fails_its_job_with_the_error_and_the_month_keeps_its_run(
+    company: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from openspm.runs import service as runs_service
+
+    def broken(*args: Any) -> None:
+        raise RuntimeError("the store went away")
+
+    monkeypatch.setattr(runs_service, "_store_results", broken)
+    analyst = client_with_token(company, "analyst@x.io")
+    [before] = run_ids(company, "FY2025-M02")
+    job = wait_for(analyst, analyst.post("/api/v1/runs", json={"period": "FY2025-M02"}).json()["id"])
+    assert job["state"] == "failed" and job["error"] == "the store went away" and job["result"]["runs"] == []
+    failed = job["result"]["failed_run"]
+    assert analyst.get(f"/api/v1/runs/{failed}").json()["status"] == "failed"
+    assert analyst.get(f"/api/v1/runs/{failed}").json()["error"] == "the store went away"
+    kept = analyst.get(f"/api/v1/runs/{before}").json()
+    assert kept["status"] == "completed" and kept["stands_for_month"] is True
+    earnings = analyst.get("/api/v1/earnings?period=FY2025-M02").json()["items"]
+    assert earnings and {e["run_id"] for e in earnings} == {before}
+    fragment = signed_in(company, "analyst@x.io").get("/admin/runs/jobs").text
+    assert "the store went away" in fragment and f"run {failed} (failed)" in fragment
+
+
 def test_the_runs_page_starts_a_run_and_polls_the_jobs_until_done(company: Engine) -> None:
     page = signed_in(company, "analyst@x.io")
     html = page.get("/admin/runs").text
