@@ -8,6 +8,7 @@ from openspm.cli import calc, close, demo, imports, store
 from openspm.cli.accounting import accounting_app
 from openspm.cli.disputes import dispute_app
 from openspm.cli.exports import export_app
+from openspm.cli.jobs import job_app
 from openspm.cli.planning import accounts_app, capacity_command, quota_app
 from openspm.cli.statements import statement_command, statements_command
 from openspm.cli.users import token_app, user_app
@@ -48,6 +49,7 @@ app.command("statements")(statements_command)
 app.add_typer(user_app, name="user")
 app.add_typer(token_app, name="token")
 app.add_typer(dispute_app, name="dispute")
+app.add_typer(job_app, name="job")
 
 
 def run() -> None:

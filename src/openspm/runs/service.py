@@ -41,6 +41,7 @@ from openspm.store import models as m
 from openspm.store.bulk import insert_arrow, insert_columns, paused_gc
 
 Progress = Callable[[str, int, int], None]
+OnProgress = Callable[[float, str], None]  # (fraction of the month done, 0 to 1; what is being done)
 
 
 # --- reading the store -----------------------------------------------------------------------
@@ -400,10 +401,15 @@ def compute(
     payees: list[str] | None = None,
     on_stage: Callable[[str], None] | None = None,
     backend: str | None = None,
+    on_progress: OnProgress | None = None,
 ) -> tuple[RunContext, Results, dict[str, int]]:
     """Run the pipeline for a month on the store's data (reads only), on `backend` (duckdb, spark; default
-    from OPENSPM_ENGINE)."""
+    from OPENSPM_ENGINE). `on_progress(fraction, text)` hears each stage as a fraction of the calculation
+    (reading the store, then each plan, up to 0.7; paying and storing are the caller's)."""
     ctx = run_context(session, period_name, backend)
+    if on_progress is not None:
+        on_stage = _staged(on_stage, on_progress, len(ctx.plans) + 2)
+        on_stage("reading the store")
     attributes: dict[str, list[str]] = {}
     for plan in ctx.plans:
         for kind, names in attributes_used(plan.document).items():
@@ -417,7 +423,7 @@ def compute(
         if unknown:
             raise NotFound(f"unknown payee {unknown[0]!r}")
     if on_stage is not None:
-        on_stage("reading the store")
+        on_stage("reading the store" if on_progress is None else "read the store")
     results = run_pipeline(ctx, inputs, on_stage)
     results.timings = {"store: read inputs": reading, **results.timings}
     if payees:
@@ -433,6 +439,19 @@ def compute(
         results.measures = [x for x in results.measures if x["payee"] in wanted]
     counts = {name: inputs.rows(name) for name in inputs.tables}
     return ctx, results, counts
+
+
+def _staged(on_stage: Callable[[str], None] | None, on_progress: OnProgress, stages: int) -> Callable[[str], None]:
+    """An `on_stage` that also reports each stage as a fraction: the i-th of `stages` starts at 0.7 × i / stages."""
+    seen = [0]
+
+    def stage(text: str) -> None:
+        if on_stage is not None:
+            on_stage(text)
+        on_progress(round(0.7 * min(seen[0], stages) / stages, 4), text)
+        seen[0] += 1
+
+    return stage
 
 
 def start_run(engine: Engine, period: str, actor: str, payees: list[str] | None, backend: str | None) -> int:
@@ -491,15 +510,23 @@ def run_period(
     payees: list[str] | None = None,
     on_stage: Callable[[str], None] | None = None,
     backend: str | None = None,
+    on_progress: OnProgress | None = None,
 ) -> RunSummary:
     """Compute a month and store the results as a new completed run (atomically); `backend` picks the
-    calculation engine (duckdb, spark; default from OPENSPM_ENGINE)."""
+    calculation engine (duckdb, spark; default from OPENSPM_ENGINE). `on_progress(fraction, text)` hears
+    how far the month is (0 to 1) and what is being done; it is told 1.0 when the run is stored."""
     started = time.perf_counter()
     run_id = start_run(engine, period_name, actor, payees, backend)
+
+    def progress(fraction: float, text: str) -> None:
+        if on_progress is not None:
+            on_progress(fraction, text)
+
     try:
         with Session(engine) as session:
-            ctx, results, counts = compute(session, period_name, payees, on_stage, backend)
+            ctx, results, counts = compute(session, period_name, payees, on_stage, backend, on_progress)
             newest_batch = session.scalar(select(func.max(m.ImportBatch.id)))
+            progress(0.7, "pay: payments")
             clock = time.perf_counter()
             payments = pay.payment_rows(
                 session,
@@ -509,6 +536,7 @@ def run_period(
                 payees,
             )
             results.timings["pay: payments"] = time.perf_counter() - clock
+        progress(0.85, "store: write results")
         with Session(engine) as session, session.begin():
             clock = time.perf_counter()
             _store_results(session, run_id, ctx, results)
@@ -532,6 +560,7 @@ def run_period(
         raise
     finally:
         release_lock(engine, period_name)
+    progress(1.0, f"run {run_id} completed")
     total: dict[str, Decimal] = {}
     for e in results.earnings:
         total[e.currency] = total.get(e.currency, Decimal(0)) + e.amount

@@ -844,3 +844,27 @@ class DisputeComment(Base):
     body: Mapped[str] = mapped_column(Text)
     internal: Mapped[bool] = mapped_column(default=False)
     created_at: Mapped[datetime] = mapped_column(default=utc_now)
+
+
+class Job(Base):
+    """A background job (a calculation run of one or more months, ...): what was asked, by whom, and how far it is.
+
+    `state` goes queued → running → succeeded | failed; `progress` is a fraction (0 to 1) with a `message`
+    saying what is being done; `result` names what the job made (e.g. `{"runs": [12, 13]}`), `error` why it
+    failed. Any web or worker process reads the same row, so every one of them shows the same progress.
+    """
+
+    __tablename__ = "jobs"
+    id: Mapped[int] = _id()
+    kind: Mapped[str] = mapped_column(String(32), index=True)
+    params: Mapped[Attributes] = mapped_column(default=dict)
+    state: Mapped[str] = mapped_column(String(16), default="queued", index=True)
+    progress: Mapped[Decimal] = mapped_column(default=Decimal(0))
+    message: Mapped[str] = mapped_column(String(500), default="")
+    result: Mapped[Attributes | None] = mapped_column(JSON, nullable=True)
+    error: Mapped[str | None] = mapped_column(Text)
+    requested_by: Mapped[str] = mapped_column(String(254))
+    created_at: Mapped[datetime] = mapped_column(default=utc_now)
+    started_at: Mapped[datetime | None]
+    finished_at: Mapped[datetime | None]
+    updated_at: Mapped[datetime | None]  # the last progress report: a running job silent for long has died

@@ -18,18 +18,24 @@ from openspm import __version__
 from openspm.auth.secret import secret_key
 from openspm.store.db import make_engine
 from openspm.web import errors
+from openspm.web.api import audit as audit_api
 from openspm.web.api import disputes as disputes_api
 from openspm.web.api import endpoints, entities
 from openspm.web.api import finance as finance_api
 from openspm.web.api import imports as imports_api
+from openspm.web.api import jobs as jobs_api
 from openspm.web.api import plandocs as plandocs_api
 from openspm.web.api import planning as planning_api
 from openspm.web.api import plans as plans_api
+from openspm.web.api import users as users_api
 from openspm.web.pages import admin, approvals, auth, disputes, help, planning, rep, team, tour
+from openspm.web.pages import audit as audit_pages
 from openspm.web.pages import finance as finance_pages
 from openspm.web.pages import imports as imports_pages
 from openspm.web.pages import plandocs as plandocs_pages
 from openspm.web.pages import plans as plans_pages
+from openspm.web.pages import runs as runs_pages
+from openspm.web.pages import users as users_pages
 from openspm.web.security import SESSION_HOURS
 
 HERE = Path(__file__).parent
@@ -80,6 +86,12 @@ def create_app(engine: Engine | None = None, *, secret: str | None = None, https
     app.include_router(finance_api.router)
     app.include_router(disputes.router, include_in_schema=False)
     app.include_router(disputes_api.router)
+    app.include_router(runs_pages.router, include_in_schema=False)
+    app.include_router(users_pages.router, include_in_schema=False)
+    app.include_router(audit_pages.router, include_in_schema=False)
+    app.include_router(jobs_api.router)
+    app.include_router(users_api.router)
+    app.include_router(audit_api.router)
 
     @app.get("/healthz", include_in_schema=False)
     def health() -> dict[str, str]:

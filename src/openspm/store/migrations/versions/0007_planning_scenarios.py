@@ -1,7 +1,7 @@
 """planning scenarios: drafts of quotas (and later territories) with review and publish
 
 Revision ID: 0007
-Revises: 0005
+Revises: 0006
 Create Date: 2026-12-06 11:47:57.156614
 """
 
@@ -14,7 +14,7 @@ import openspm.store.types
 
 
 revision: str = '0007'
-down_revision: str | None = '0005'
+down_revision: str | None = '0006'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

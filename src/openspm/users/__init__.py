@@ -1,0 +1,1 @@
+"""Users of the web app and API: accounts, roles, linked payees, passwords (admin only, audited)."""
