@@ -4,12 +4,12 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint bench bench-import format serve clean docs
+.PHONY: demo test lint bench bench-import bench-territory format serve clean docs
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev,spark]'
+	$(BIN)/python -m pip install --quiet -e '.[dev,spark,planning]'
 	@touch $(STAMP)
 
 demo: $(STAMP)  ## Generate the demo company, run its plans for every month, close its first year, serve the web app
@@ -38,6 +38,9 @@ bench: $(STAMP)  ## Engine vs the hand-written DuckDB floor, a run end to end fr
 
 bench-import: $(STAMP)  ## Import benchmark: 1,000,000 transaction rows from CSV (ROWS=... to change)
 	$(BIN)/python benchmarks/import_bench.py --rows $${ROWS:-1000000}
+
+bench-territory: $(STAMP)  ## Territory design: 2,000 accounts × 40 territories (refresh), 10,000 × 100 (build); each solver
+	$(BIN)/python benchmarks/territory_bench.py
 
 docs: $(STAMP)  ## Regenerate docs/import.md and docs/plan.schema.json from the code
 	$(BIN)/python -m openspm.ingest.docs > docs/import.md

@@ -1,0 +1,1 @@
+"""Sales planning: territory design and balancing (`territory`), coverage gaps."""
