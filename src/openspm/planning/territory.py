@@ -743,11 +743,31 @@ def _solve_cpsat(p: _Problem, options: DesignOptions, start: list[int] | None) -
     second in a process fails with an undefined symbol. CP-SAT therefore always runs in a spawned child, so that
     HiGHS stays usable in this process.
     """
+    global _CPSAT_POOL
+    from concurrent.futures.process import BrokenProcessPool
+
+    if _CPSAT_POOL is None:
+        _CPSAT_POOL = _cpsat_pool()
+    try:
+        solved: _Solved = _CPSAT_POOL.submit(_solve_cpsat_here, p, options, start).result()
+    except BrokenProcessPool:  # the child died (out of memory, killed): one fresh try
+        _CPSAT_POOL = _cpsat_pool()
+        solved = _CPSAT_POOL.submit(_solve_cpsat_here, p, options, start).result()
+    return solved
+
+
+_CPSAT_POOL: Any = None
+
+
+def _cpsat_pool() -> Any:
+    """One spawned child kept for the process's life (starting one costs about a second)."""
+    import atexit
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
 
-    with ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn")) as pool:
-        return pool.submit(_solve_cpsat_here, p, options, start).result()
+    pool = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"))
+    atexit.register(pool.shutdown)
+    return pool
 
 
 def _solve_cpsat_here(p: _Problem, options: DesignOptions, start: list[int] | None) -> _Solved:
