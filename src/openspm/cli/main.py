@@ -8,6 +8,7 @@ from openspm.cli import calc, close, demo, imports, store
 from openspm.cli.accounting import accounting_app
 from openspm.cli.exports import export_app
 from openspm.cli.statements import statement_command, statements_command
+from openspm.cli.territory import territory_app
 from openspm.cli.users import token_app, user_app
 
 app = typer.Typer(
@@ -42,6 +43,7 @@ app.command("statement")(statement_command)
 app.command("statements")(statements_command)
 app.add_typer(user_app, name="user")
 app.add_typer(token_app, name="token")
+app.add_typer(territory_app, name="territory")
 
 
 def run() -> None:

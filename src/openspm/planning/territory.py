@@ -436,7 +436,12 @@ def _reach_problems(
 
 
 def _text(value: int, scale: int) -> str:
-    return str(Decimal(value) / Decimal(scale))
+    return _plain(Decimal(value) / Decimal(scale))
+
+
+def _plain(value: Decimal) -> str:
+    """A decimal without trailing zeros or exponent: 93.600000 → 93.6, 135.000000 → 135."""
+    return format(value.normalize(), "f")
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -475,6 +480,8 @@ def greedy(p: _Problem, deadline: float | None = None) -> list[int]:
         for j, t in enumerate(p.cand[i]):
             reachable[t].append((i, j))
 
+    viol = [0.0] * count  # each territory's current violation, kept by place()
+
     def place(i: int, t: int) -> None:
         old = assign[i]
         if old >= 0:
@@ -487,6 +494,9 @@ def greedy(p: _Problem, deadline: float | None = None) -> list[int]:
         load[t] += p.workload[i]
         for k in range(m):
             totals[t][k] += p.values[i][k]
+        viol[t] = _violation(p, totals[t], load[t], t)
+        if old >= 0:
+            viol[old] = _violation(p, totals[old], load[old], old)
 
     def size(i: int) -> float:
         return sum(p.values[i][k] / p.mean[k] for k in range(m))
@@ -501,7 +511,12 @@ def greedy(p: _Problem, deadline: float | None = None) -> list[int]:
             later.append(i)
     for i in sorted(later, key=size, reverse=True):
         order = sorted(range(len(p.cand[i])), key=lambda j: (p.cost[i][j], j))
-        fits = [j for j in order if all(totals[p.cand[i][j]][k] + p.values[i][k] <= p.hi[k] for k in range(m))]
+        fits = [
+            j
+            for j in order
+            if p.objective == "distance"  # the nearest: repairs then move the cheapest accounts per unit of balance
+            or all(totals[p.cand[i][j]][k] + p.values[i][k] <= p.hi[k] for k in range(m))
+        ]
         if fits:
             place(i, p.cand[i][fits[0]])
         else:
@@ -511,9 +526,7 @@ def greedy(p: _Problem, deadline: float | None = None) -> list[int]:
 
     def delta(i: int, target: int) -> float:
         source = assign[i]
-        before = _violation(p, totals[source], load[source], source) + _violation(
-            p, totals[target], load[target], target
-        )
+        before = viol[source] + viol[target]
         s_after = [totals[source][k] - p.values[i][k] for k in range(m)]
         t_after = [totals[target][k] + p.values[i][k] for k in range(m)]
         after = _violation(p, s_after, load[source] - p.workload[i], source) + _violation(
@@ -529,7 +542,7 @@ def greedy(p: _Problem, deadline: float | None = None) -> list[int]:
             for u in p.cand[i]:
                 if u == worst:
                     continue
-                before = _violation(p, totals[worst], load[worst], worst) + _violation(p, totals[u], load[u], u)
+                before = viol[worst] + viol[u]
                 for j in members[u]:
                     if worst not in cost_of[j]:
                         continue
@@ -555,18 +568,21 @@ def greedy(p: _Problem, deadline: float | None = None) -> list[int]:
         for t in range(count):
             if t in stuck:
                 continue
-            v = _violation(p, totals[t], load[t], t)
+            v = viol[t]
             if v > worst_v + 1e-12:
                 worst, worst_v = t, v
         if worst < 0:
             break
         best: tuple[float, float, int, int] | None = None
+        by_ratio = p.objective == "distance"
         moves = [(i, t) for i in members[worst] for t in p.cand[i] if t != worst]
         moves += [(i, worst) for i, _ in reachable[worst] if assign[i] != worst and assign[i] >= 0]
         for i, t in moves:
             d = delta(i, t)
             if d < -1e-12:
-                key = (d, cost_of[i][t] - cost_of[i][assign[i]], i, t)
+                extra = cost_of[i][t] - cost_of[i][assign[i]]
+                # distance: the cheapest repair per unit of violation removed; disruption: the largest repair
+                key = (extra / -d if by_ratio else d, extra, i, t)
                 if best is None or key < best:
                     best = key
         if best is None:
@@ -911,7 +927,7 @@ def _explain(p: _Problem, options: DesignOptions, start: list[int]) -> tuple[lis
             if not ok:
                 lines.append(
                     f"territory {row.territory} cannot be balanced on {measure}: the closest assignment gives "
-                    f"{row.totals[measure]}, the band is [{row.lower[measure]}, {row.upper[measure]}]"
+                    f"{row.totals[measure]}, the band is [{_plain(row.lower[measure])}, {_plain(row.upper[measure])}]"
                 )
         if not row.within_capacity:
             lines.append(f"territory {row.territory} cannot stay within its capacity {row.capacity}")
@@ -936,7 +952,7 @@ def design(
     p = prepare(accounts, territories, options)
     say = progress or (lambda _text: None)
     say("greedy")
-    share = 1.0 if options.solver == "greedy" else 0.3  # the rest of the time limit is the exact solver's
+    share = 1.0 if options.solver == "greedy" else 0.5  # the rest of the time limit is the exact solver's
     start = greedy(p, began + share * options.time_limit)
     greedy_objective = _objective_value(p, start, options)
     status, solver_status, bound, assign = "", "", None, start
