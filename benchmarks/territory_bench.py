@@ -38,6 +38,8 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--quick", action="store_true", help="500 × 10 and 2,000 × 20 instead")
+    parser.add_argument("--drift", type=float, default=1.0, help="refresh: scale of the year's change in potential")
+    parser.add_argument("--new-share", type=float, default=0.01, help="refresh: share of new accounts (no territory)")
     args = parser.parse_args()
     solvers = args.solvers.split(",")
     sizes = {"refresh": (2000, 40), "build": (10000, 100)}
@@ -49,7 +51,9 @@ def main() -> None:
     )
     for case in args.cases.split(","):
         n, k = sizes[case]
-        accounts, territories = instance(n, k, seed=args.seed, refresh=case == "refresh")
+        accounts, territories = instance(
+            n, k, seed=args.seed, refresh=case == "refresh", new_share=args.new_share, drift=args.drift
+        )
         tau = Decimal("0.05")
         if case == "refresh":
             current = {a.id: a.current for a in accounts if a.current is not None}

@@ -74,3 +74,13 @@ def test_bad_input_is_one_line(tmp_path: Path) -> None:
     assert f"error: {bad} @ row 2, column potential" in result.stderr
     missing = CliRunner().invoke(app, [*BASE, "--solver", "cbc"])
     assert missing.exit_code == 2 and "solver 'cbc'" in missing.stderr
+
+
+def test_docs_first_example_moves_cobalt_and_places_lumen(tmp_path: Path) -> None:
+    out = tmp_path / "proposal.csv"
+    result = CliRunner().invoke(app, [*BASE, "--tolerance", "0.10", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert "1 moved, 1 newly placed" in result.stdout
+    assert "bands: potential 256500.00 – 313500.00; workload 93.60 – 114.40" in result.stdout
+    moved = {a: r["territory"] for a, r in _proposal(out).items() if r["moved"] == "yes"}
+    assert moved == {"Cobalt": "East", "Lumen": "South"}

@@ -34,8 +34,13 @@ def instance(
     seed: int = 0,
     refresh: bool = False,
     new_share: float = 0.01,
+    drift: float = 1.0,
 ) -> tuple[list[Account], list[Territory]]:
-    """Accounts and territories; with `refresh`, accounts carry a current territory (see the module docstring)."""
+    """Accounts and territories; with `refresh`, accounts carry a current territory (see the module docstring).
+
+    `new_share` of the accounts arrive without a territory; `drift` scales the year's change in potential (1: a
+    regional trend of up to ±5% and noise of 3% per account).
+    """
     rng = np.random.default_rng(seed)
     cities = max(3, territories // 2)
     city_xy = rng.uniform(50, 950, size=(cities, 2))
@@ -87,8 +92,8 @@ def instance(
     assign = greedy(prepare(today, terr, tight))
     # a year passes: a regional trend (some regions grow, some shrink) and noise per account
     phase = rng.uniform(0, 2 * np.pi, size=2)
-    trend = 0.05 * np.sin(xy[:, 0] / 230 + phase[0]) * np.cos(xy[:, 1] / 260 + phase[1])
-    growth = np.exp(trend + rng.normal(0, 0.03, size=accounts))
+    trend = drift * 0.05 * np.sin(xy[:, 0] / 230 + phase[0]) * np.cos(xy[:, 1] / 260 + phase[1])
+    growth = np.exp(trend + rng.normal(0, drift * 0.03, size=accounts))
     new = rng.random(accounts) < new_share
     accs = [
         dataclasses.replace(

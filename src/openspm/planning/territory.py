@@ -368,7 +368,7 @@ def prepare(accounts: Sequence[Account], territories: Sequence[Territory], optio
                 irow.append(_scaled(unit, icost_scale) if moved else 0)
         cost.append(row)
         icost.append(irow)
-    problems.extend(_reach_problems(territories, measures, cand, values, lo, hi, scales, current, accounts))
+    problems.extend(_reach_problems(territories, measures, cand, values, lo, hi, scales))
     return _Problem(
         accounts=list(accounts),
         territories=list(territories),
@@ -399,8 +399,6 @@ def _reach_problems(
     lo: Sequence[int],
     hi: Sequence[int],
     scales: Sequence[int],
-    current: Sequence[int],
-    accounts: Sequence[Account],
 ) -> list[str]:
     """Territories that cannot be balanced whatever the solver does.
 
@@ -431,7 +429,6 @@ def _reach_problems(
                     f"already total {_text(forced[t][k], unit)} of {measure}, above the band's upper edge "
                     f"{_text(hi[k], unit)}"
                 )
-    del current, accounts
     return problems
 
 
