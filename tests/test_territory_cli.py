@@ -84,3 +84,23 @@ def test_docs_first_example_moves_cobalt_and_places_lumen(tmp_path: Path) -> Non
     assert "bands: potential 256500.00 – 313500.00; workload 93.60 – 114.40" in result.stdout
     moved = {a: r["territory"] for a, r in _proposal(out).items() if r["moved"] == "yes"}
     assert moved == {"Cobalt": "East", "Lumen": "South"}
+
+
+def test_coverage_gaps_before_and_after_the_proposal(tmp_path: Path) -> None:
+    payees = ["--accounts", str(EXAMPLE / "accounts.csv"), "--payees", str(EXAMPLE / "payees.csv")]
+    before = CliRunner().invoke(app, ["territory", "gaps", *payees])
+    assert before.exit_code == 1
+    assert "accounts without an owner: 1 (Lumen)" in before.stdout
+    assert "overloaded payees: ann@example.com" in before.stdout
+    out = tmp_path / "proposal.csv"
+    CliRunner().invoke(app, [*BASE, "--tolerance", "0.12", "--radius", "45", "--out", str(out)])
+    after = CliRunner().invoke(app, ["territory", "gaps", *payees, "--assignment", str(out)])
+    assert after.exit_code == 0, after.output
+    assert "overloaded payees: none" in after.stdout and "accounts without an owner: 0" in after.stdout
+    unstaffed = tmp_path / "payees.csv"
+    unstaffed.write_text("payee,territory\nann@example.com,North\n", encoding="utf-8")
+    gaps = CliRunner().invoke(
+        app, ["territory", "gaps", "--accounts", str(EXAMPLE / "accounts.csv"), "--payees", str(unstaffed)]
+    )
+    assert gaps.exit_code == 1
+    assert "territories without a payee: South, East" in gaps.stdout

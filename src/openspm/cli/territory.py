@@ -114,6 +114,54 @@ def design_command(
         raise typer.Exit(1)
 
 
+@territory_app.command("gaps")
+def gaps_command(
+    accounts: Path = typer.Option(..., "--accounts", help="accounts.csv (workload; territory = the assignment)"),
+    payees: Path = typer.Option(..., "--payees", help="payees.csv: payee, territory[, capacity]"),
+    assignment: Path | None = typer.Option(None, "--assignment", help="a proposal.csv (account, territory) to check"),
+    territories: Path | None = typer.Option(None, "--territories", help="territories.csv: every territory to staff"),
+    capacity: str | None = typer.Option(None, "--capacity", help="workload one payee can carry (payees.csv wins)"),
+) -> None:
+    """Coverage gaps: accounts without an owner, territories without a payee, overloaded payees. Exits 1 if any."""
+    from openspm.core.errors import InvalidInput
+    from openspm.core.money import parse_decimal
+    from openspm.planning.files import apply_current, read_accounts, read_payees, read_territories
+    from openspm.planning.territory import coverage_gaps
+
+    with user_errors():
+        account_list = read_accounts(accounts)
+        if assignment is not None:
+            account_list = apply_current(account_list, assignment)
+        covers, limits = read_payees(payees)
+        try:
+            default = parse_decimal(capacity) if capacity else None
+        except ValueError as exc:
+            raise InvalidInput(f"--capacity: {exc}") from None
+        ids = [t.id for t in read_territories(territories)] if territories is not None else []
+        ids += [a.current for a in account_list if a.current] + [t for ts in covers.values() for t in ts]
+        per_payee = {p: limits.get(p, default) for p in covers}
+        chosen = {p: c for p, c in per_payee.items() if c is not None}
+        gaps = coverage_gaps(account_list, {a.id: a.current for a in account_list}, ids, covers, chosen)
+    table = Table(title_justify="left")
+    for header in ("payee", "territories", "workload", "capacity", "overloaded"):
+        table.add_column(header, justify="right" if header in {"workload", "capacity"} else "left")
+    for row in gaps.loads:
+        table.add_row(
+            row.payee,
+            ", ".join(row.territories),
+            str(row.workload),
+            "" if row.capacity is None else str(row.capacity),
+            "YES" if row.overloaded else "no",
+        )
+    stdout.print(table)
+    orphans = gaps.accounts_without_owner
+    typer.echo(f"accounts without an owner: {len(orphans)}" + (f" ({', '.join(orphans[:20])})" if orphans else ""))
+    typer.echo(f"territories without a payee: {', '.join(gaps.territories_without_payee) or 'none'}")
+    typer.echo(f"overloaded payees: {', '.join(r.payee for r in gaps.overloaded_payees) or 'none'}")
+    if gaps.accounts_without_owner or gaps.territories_without_payee or gaps.overloaded_payees:
+        raise typer.Exit(1)
+
+
 def _print_summary(result: DesignResult, limit: int) -> None:
     measures = list(result.totals[0].totals) if result.totals else []
     capacities = any(row.capacity is not None for row in result.totals)

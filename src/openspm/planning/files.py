@@ -3,6 +3,7 @@
 accounts.csv     account, potential[, workload, x, y, territory, locked, allowed]   (allowed: ids split by ";")
 territories.csv  territory[, x, y, capacity]
 current.csv      account, territory                                           (overrides accounts.csv's territory)
+payees.csv       payee, territory[, capacity]                                 (one row per payee × territory covered)
 
 Amounts are parsed as exact decimals from text ("1,234.50" is refused: give plain numbers); a bad value is
 reported as `FILE @ row N, column C: reason`.
@@ -118,3 +119,18 @@ def write_proposal(path: Path, result: DesignResult, accounts: Sequence[Account]
     writer.writeheader()
     writer.writerows(result_rows(result, accounts))
     path.write_bytes(buffer.getvalue().encode("utf-8"))
+
+
+def read_payees(path: Path) -> tuple[dict[str, list[str]], dict[str, Decimal]]:
+    """payees.csv → territories per payee, and each payee's capacity (workload) where given."""
+    covers: dict[str, list[str]] = {}
+    capacity: dict[str, Decimal] = {}
+    for number, row in _rows(path, ("payee", "territory")):
+        if not row["payee"]:
+            raise InvalidInput(f"{path} @ row {number}, column payee: empty")
+        covers.setdefault(row["payee"], [])
+        if row["territory"]:
+            covers[row["payee"]].append(row["territory"])
+        if row.get("capacity"):
+            capacity[row["payee"]] = _decimal(path, number, "capacity", row["capacity"])
+    return covers, capacity
