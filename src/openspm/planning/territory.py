@@ -33,6 +33,7 @@ reachable accounts cannot fill its band, or the territories that a relaxed solve
 
 from __future__ import annotations
 
+import importlib.util
 import math
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -228,6 +229,9 @@ def validate(accounts: Sequence[Account], territories: Sequence[Territory], opti
         raise InvalidInput("no territories given")
     if options.solver not in SOLVERS:
         raise InvalidInput(f"solver {options.solver!r}: choose one of {', '.join(SOLVERS)}")
+    needed = {"highs": "highspy", "cpsat": "ortools"}.get(options.solver)
+    if needed is not None and importlib.util.find_spec(needed) is None:
+        raise InvalidInput(f"solver {options.solver} needs {needed}: pip install 'openspm[planning]'")
     for measure in options.balance:
         if measure not in MEASURES:
             raise InvalidInput(f"balance measure {measure!r}: choose among {', '.join(MEASURES)}")
@@ -989,9 +993,16 @@ def design(
     objective = _objective_value(p, assign, options)
     gap: float | None = None
     bound_decimal: Decimal | None = None
+    unit = 1 if p.objective == "moves" else p.icost_scale
+    if bound is not None and p.objective != "distance":  # an integral objective (in its units): round the bound up
+        bound = math.ceil(bound * unit - 1e-6) / unit
     if bound is not None and status in ("optimal", "feasible"):
         bound = min(bound, float(objective))
-        bound_decimal = Decimal(repr(round(bound, 6)))
+        bound_decimal = (
+            Decimal(repr(round(bound, 6)))
+            if p.objective == "distance"
+            else Decimal(round(bound * unit)) / Decimal(unit)
+        )
         gap = 0.0 if float(objective) <= 1e-9 else max(0.0, (float(objective) - bound) / abs(float(objective)))
         if status == "feasible" and gap <= options.gap_limit and options.solver != "greedy":
             status = "optimal"
