@@ -13,6 +13,7 @@ how many territories end in band. `make bench-territory` runs it; `--quick` runs
 from __future__ import annotations
 
 import argparse
+import dataclasses
 from decimal import Decimal
 
 from openspm.planning.generate import instance
@@ -74,9 +75,7 @@ def main() -> None:
         print(header)
         print("-" * len(header))
         for solver in solvers:
-            chosen = DesignOptions(
-                **{**options.__dict__, "solver": solver, "time_limit": args.time_limit, "threads": args.threads}
-            )
+            chosen = dataclasses.replace(options, solver=solver, time_limit=args.time_limit, threads=args.threads)
             result = design(accounts, territories, chosen)
             print(_row(case, solver, result), flush=True)
             for line in result.problems[:3]:

@@ -33,6 +33,7 @@ reachable accounts cannot fill its band, or the territories that a relaxed solve
 
 from __future__ import annotations
 
+import dataclasses
 import importlib.util
 import math
 import time
@@ -40,7 +41,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal, localcontext
 from fractions import Fraction
-from typing import Any, Literal
+from typing import Any
 
 from openspm.core.errors import InvalidInput
 
@@ -48,7 +49,6 @@ MEASURES = ("potential", "workload", "accounts")
 OBJECTIVES = ("moves", "moved_potential", "distance")
 SOLVERS = ("highs", "cpsat", "greedy")
 DISTANCE_WEIGHTS = ("workload", "potential", "accounts")
-Solver = Literal["highs", "cpsat", "greedy"]
 # CP-SAT needs integer costs: distances are floored to this many units per distance unit, so its bound stays valid.
 CPSAT_DISTANCE_SCALE = 1000
 
@@ -912,7 +912,7 @@ def band_totals(
 def _explain(p: _Problem, options: DesignOptions, start: list[int]) -> tuple[list[str], list[int]]:
     """Why no in-band assignment exists: a relaxed HiGHS solve (slack on the bands) names the territories it
     cannot bring into band, with the closest assignment it found."""
-    relaxed = DesignOptions(**{**options.__dict__, "time_limit": min(options.time_limit, 30.0)})
+    relaxed = dataclasses.replace(options, time_limit=min(options.time_limit, 30.0))
     solved = _solve_highs(p, relaxed, None, elastic=True)
     assign = solved.assign or start
     totals = band_totals(
@@ -966,7 +966,7 @@ def design(
         bound = _greedy_bound(p)
     else:
         remaining = max(0.1, deadline - time.monotonic())
-        timed = DesignOptions(**{**options.__dict__, "time_limit": remaining})
+        timed = dataclasses.replace(options, time_limit=remaining)
         say(options.solver)
         solved = (_solve_highs if options.solver == "highs" else _solve_cpsat)(p, timed, start)
         solver_status = solved.solver_status
