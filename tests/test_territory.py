@@ -12,13 +12,13 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from openspm.core.errors import InvalidInput
+from openspm.planning.coverage import coverage_gaps
 from openspm.planning.generate import instance
 from openspm.planning.territory import (
     Account,
     DesignOptions,
     Territory,
     band_totals,
-    coverage_gaps,
     design,
 )
 

@@ -125,8 +125,8 @@ def gaps_command(
     """Coverage gaps: accounts without an owner, territories without a payee, overloaded payees. Exits 1 if any."""
     from openspm.core.errors import InvalidInput
     from openspm.core.money import parse_decimal
+    from openspm.planning.coverage import coverage_gaps
     from openspm.planning.files import apply_current, read_accounts, read_payees, read_territories
-    from openspm.planning.territory import coverage_gaps
 
     with user_errors():
         account_list = read_accounts(accounts)

@@ -16,7 +16,8 @@ from decimal import Decimal
 
 import numpy as np
 
-from openspm.planning.territory import Account, DesignOptions, Territory, greedy, prepare
+from openspm.planning.territory import Account, DesignOptions, Territory, prepare
+from openspm.planning.territory_greedy import greedy
 
 
 def _cents(value: float) -> Decimal:

@@ -24,8 +24,9 @@ b ↔ e (60 moved rather than 70). Amounts are exact: Decimals are scaled to int
 inward to whole units, exactly, through `Fraction`), and every in-band claim of the result is recomputed in
 Decimal from the final assignment.
 
-Solvers: `greedy` (a start and a repair pass, milliseconds to seconds), `highs` (HiGHS MIP through `highspy`,
-warm-started from the greedy answer) and `cpsat` (OR-Tools CP-SAT, hinted with the greedy answer). The result
+Solvers: `greedy` (`territory_greedy.py`: a start and a repair pass, milliseconds to seconds), `highs` (HiGHS MIP
+through `highspy`, warm-started from the greedy answer) and `cpsat` (OR-Tools CP-SAT, hinted with the greedy
+answer), both in `territory_mip.py`; coverage gaps are in `coverage.py`. The result
 always gives the objective, the best bound the solver proved, the gap between them, the solver's status and the
 time; an infeasible instance comes back explained (an account with no allowed territory, a territory whose
 reachable accounts cannot fill its band, or the territories that a relaxed solve could not bring into band).
@@ -175,7 +176,7 @@ class DesignResult:
 
 
 @dataclass
-class _Problem:
+class Problem:
     """The instance in solver units: indices, integer measures, integer bands, costs per candidate."""
 
     accounts: list[Account]
@@ -321,7 +322,7 @@ def _objective_kind(accounts: Sequence[Account], options: DesignOptions) -> str:
     return "moves" if any(a.current is not None for a in accounts) else "distance"
 
 
-def prepare(accounts: Sequence[Account], territories: Sequence[Territory], options: DesignOptions) -> _Problem:
+def prepare(accounts: Sequence[Account], territories: Sequence[Territory], options: DesignOptions) -> Problem:
     """Validate and turn the instance into solver units (integers, exact bands rounded inward)."""
     validate(accounts, territories, options)
     cand, problems = candidates(accounts, territories, options)
@@ -373,7 +374,7 @@ def prepare(accounts: Sequence[Account], territories: Sequence[Territory], optio
         cost.append(row)
         icost.append(irow)
     problems.extend(_reach_problems(territories, measures, cand, values, lo, hi, scales))
-    return _Problem(
+    return Problem(
         accounts=list(accounts),
         territories=list(territories),
         measures=measures,
@@ -446,404 +447,10 @@ def _plain(value: Decimal) -> str:
 
 
 # ---------------------------------------------------------------------------------------------------------------
-# Greedy: a start, then repair moves from the most out-of-band territory, then cost-improving moves that keep it
-
-
-def _violation(p: _Problem, totals: Sequence[int], load: int, t: int) -> float:
-    """How far territory t is from its bands and capacity, each measure in units of its mean."""
-    v = 0.0
-    for k in range(len(p.measures)):
-        s = totals[k]
-        if s < p.lo[k]:
-            v += (p.lo[k] - s) / p.mean[k]
-        elif s > p.hi[k]:
-            v += (s - p.hi[k]) / p.mean[k]
-    cap = p.cap[t]
-    if cap is not None and load > cap:
-        v += (load - cap) / max(sum(p.workload) / len(p.territories), 1e-9)
-    return v
-
-
-def greedy(p: _Problem, deadline: float | None = None) -> list[int]:
-    """A heuristic assignment: territory index per account (-1 for an account without candidates).
-
-    Start: the current territory when it is a candidate, else the cheapest candidate that keeps every measure
-    under its upper edge (largest accounts first). Repair: repeatedly the single move that most reduces the
-    out-of-band amount of the worst territory. Polish: moves that lower the cost without leaving a band.
-    """
-    n, count, m = len(p.accounts), len(p.territories), len(p.measures)
-    assign = [-1] * n
-    totals = [[0] * m for _ in range(count)]
-    load = [0] * count
-    members: list[set[int]] = [set() for _ in range(count)]
-    reachable: list[list[tuple[int, int]]] = [[] for _ in range(count)]  # (account, candidate position)
-    for i in range(n):
-        for j, t in enumerate(p.cand[i]):
-            reachable[t].append((i, j))
-
-    viol = [0.0] * count  # each territory's current violation, kept by place()
-
-    def place(i: int, t: int) -> None:
-        old = assign[i]
-        if old >= 0:
-            members[old].discard(i)
-            load[old] -= p.workload[i]
-            for k in range(m):
-                totals[old][k] -= p.values[i][k]
-        assign[i] = t
-        members[t].add(i)
-        load[t] += p.workload[i]
-        for k in range(m):
-            totals[t][k] += p.values[i][k]
-        viol[t] = _violation(p, totals[t], load[t], t)
-        if old >= 0:
-            viol[old] = _violation(p, totals[old], load[old], old)
-
-    def size(i: int) -> float:
-        return sum(p.values[i][k] / p.mean[k] for k in range(m))
-
-    later: list[int] = []
-    for i in range(n):
-        if not p.cand[i]:
-            continue
-        if p.current[i] >= 0 and p.current[i] in p.cand[i]:
-            place(i, p.current[i])
-        else:
-            later.append(i)
-    for i in sorted(later, key=size, reverse=True):
-        order = sorted(range(len(p.cand[i])), key=lambda j: (p.cost[i][j], j))
-        fits = [
-            j
-            for j in order
-            if p.objective == "distance"  # the nearest: repairs then move the cheapest accounts per unit of balance
-            or all(totals[p.cand[i][j]][k] + p.values[i][k] <= p.hi[k] for k in range(m))
-        ]
-        if fits:
-            place(i, p.cand[i][fits[0]])
-        else:
-            place(i, min(p.cand[i], key=lambda t: sum(totals[t][k] / p.mean[k] for k in range(m))))
-
-    cost_of = [dict(zip(p.cand[i], p.cost[i], strict=True)) for i in range(n)]
-
-    def delta(i: int, target: int) -> float:
-        source = assign[i]
-        before = viol[source] + viol[target]
-        s_after = [totals[source][k] - p.values[i][k] for k in range(m)]
-        t_after = [totals[target][k] + p.values[i][k] for k in range(m)]
-        after = _violation(p, s_after, load[source] - p.workload[i], source) + _violation(
-            p, t_after, load[target] + p.workload[i], target
-        )
-        return after - before
-
-    def best_swap(worst: int) -> tuple[int, int] | None:
-        """The exchange of an account of `worst` with one of a neighbour that most reduces the violation."""
-        best_key: tuple[float, float] | None = None
-        best_pair: tuple[int, int] | None = None
-        for i in members[worst]:
-            for u in p.cand[i]:
-                if u == worst:
-                    continue
-                before = viol[worst] + viol[u]
-                for j in members[u]:
-                    if worst not in cost_of[j]:
-                        continue
-                    w_after = [totals[worst][k] - p.values[i][k] + p.values[j][k] for k in range(m)]
-                    u_after = [totals[u][k] + p.values[i][k] - p.values[j][k] for k in range(m)]
-                    shift = p.workload[j] - p.workload[i]
-                    d = (
-                        _violation(p, w_after, load[worst] + shift, worst)
-                        + _violation(p, u_after, load[u] - shift, u)
-                        - before
-                    )
-                    if d < -1e-12:
-                        key = (d, cost_of[i][u] + cost_of[j][worst] - cost_of[i][worst] - cost_of[j][u])
-                        if best_key is None or key < best_key:
-                            best_key, best_pair = key, (i, j)
-        return best_pair
-
-    stuck: set[int] = set()
-    for _ in range(20 * n + 100):
-        if deadline is not None and time.monotonic() > deadline:
-            break
-        worst, worst_v = -1, 0.0
-        for t in range(count):
-            if t in stuck:
-                continue
-            v = viol[t]
-            if v > worst_v + 1e-12:
-                worst, worst_v = t, v
-        if worst < 0:
-            break
-        best: tuple[float, float, int, int] | None = None
-        by_ratio = p.objective == "distance"
-        moves = [(i, t) for i in members[worst] for t in p.cand[i] if t != worst]
-        moves += [(i, worst) for i, _ in reachable[worst] if assign[i] != worst and assign[i] >= 0]
-        for i, t in moves:
-            d = delta(i, t)
-            if d < -1e-12:
-                extra = cost_of[i][t] - cost_of[i][assign[i]]
-                # distance: the cheapest repair per unit of violation removed; disruption: the largest repair
-                key = (extra / -d if by_ratio else d, extra, i, t)
-                if best is None or key < best:
-                    best = key
-        if best is None:
-            swap = best_swap(worst)
-            if swap is None:
-                stuck.add(worst)
-                continue
-            place(swap[0], assign[swap[1]])
-            place(swap[1], worst)
-            stuck.clear()
-            continue
-        stuck.clear()
-        place(best[2], best[3])
-
-    # Polish: lower the cost while no territory gets further from its band.
-    improved = True
-    rounds = 0
-    while improved and rounds < 5:
-        improved = False
-        rounds += 1
-        for i in range(n):
-            if deadline is not None and time.monotonic() > deadline:
-                return assign
-            if assign[i] < 0 or len(p.cand[i]) < 2:
-                continue
-            here = cost_of[i][assign[i]]
-            for t in sorted(p.cand[i], key=lambda t: cost_of[i][t]):
-                if cost_of[i][t] >= here - 1e-12:
-                    break
-                if delta(i, t) <= 1e-12:
-                    place(i, t)
-                    improved = True
-                    break
-    return assign
-
-
-def _greedy_bound(p: _Problem) -> float:
-    """A valid lower bound for any assignment: each account at its cheapest candidate."""
-    return sum(min(row) for row in p.cost if row)
-
-
-# ---------------------------------------------------------------------------------------------------------------
-# Exact solvers
-
-
-@dataclass
-class _Solved:
-    assign: list[int] | None
-    bound: float | None
-    status: str  # optimal | feasible | infeasible | unknown
-    solver_status: str
-
-
-def _columns(p: _Problem) -> list[tuple[int, int]]:
-    return [(i, t) for i in range(len(p.accounts)) for t in p.cand[i]]
-
-
-def _solve_highs(p: _Problem, options: DesignOptions, start: list[int] | None, elastic: bool = False) -> _Solved:
-    """HiGHS MIP over the candidate columns; `elastic` adds slack to the bands (minimize the out-of-band amount)."""
-    import highspy
-    import numpy as np
-
-    n, count, m = len(p.accounts), len(p.territories), len(p.measures)
-    cols = _columns(p)
-    cap_rows = {t: n + count * m + r for r, t in enumerate(t for t in range(count) if p.cap[t] is not None)}
-    num_rows = n + count * m + len(cap_rows)
-    starts: list[int] = []
-    index: list[int] = []
-    value: list[float] = []
-    costs: list[float] = []
-    for i, row in enumerate(p.cand):
-        for j, t in enumerate(row):
-            starts.append(len(index))
-            index.append(i)
-            value.append(1.0)
-            for k in range(m):
-                if p.values[i][k]:
-                    index.append(n + t * m + k)
-                    value.append(float(p.values[i][k]))
-            if t in cap_rows and p.workload[i]:
-                index.append(cap_rows[t])
-                value.append(float(p.workload[i]))
-            costs.append(0.0 if elastic else p.cost[i][j])
-    lower = [1.0] * n
-    upper = [1.0] * n
-    for _t in range(count):
-        for k in range(m):
-            lower.append(float(p.lo[k]))
-            upper.append(float(p.hi[k]))
-    for t in cap_rows:
-        lower.append(-highspy.kHighsInf)
-        upper.append(float(p.cap[t] or 0))
-    num_cols = len(cols)
-    col_lower = [0.0] * num_cols
-    col_upper = [1.0] * num_cols
-    integrality = [1] * num_cols
-    if elastic:  # one under and one over slack per band row, costed in units of the mean
-        for r in range(n, n + count * m):
-            k = (r - n) % m
-            for sign in (1.0, -1.0):
-                starts.append(len(index))
-                index.append(r)
-                value.append(sign)
-                costs.append(1.0 / p.mean[k])
-                col_lower.append(0.0)
-                col_upper.append(highspy.kHighsInf)
-                integrality.append(0)
-        for r in cap_rows.values():
-            starts.append(len(index))
-            index.append(r)
-            value.append(-1.0)
-            costs.append(1.0 / max(sum(p.workload) / count, 1e-9))
-            col_lower.append(0.0)
-            col_upper.append(highspy.kHighsInf)
-            integrality.append(0)
-    total_cols = len(costs)
-    starts.append(len(index))
-    h = highspy.Highs()  # type: ignore[no-untyped-call]
-    h.setOptionValue("output_flag", False)
-    h.setOptionValue("time_limit", float(options.time_limit))
-    h.setOptionValue("mip_rel_gap", float(options.gap_limit))
-    h.setOptionValue("threads", int(options.threads))
-    h.setOptionValue("random_seed", int(options.seed))
-    h.passModel(
-        total_cols,
-        num_rows,
-        len(index),
-        1,  # column-wise
-        1,  # minimize
-        0.0,
-        np.array(costs, dtype=np.float64),
-        np.array(col_lower, dtype=np.float64),
-        np.array(col_upper, dtype=np.float64),
-        np.array(lower, dtype=np.float64),
-        np.array(upper, dtype=np.float64),
-        np.array(starts, dtype=np.int32),
-        np.array(index, dtype=np.int32),
-        np.array(value, dtype=np.float64),
-        np.array(integrality, dtype=np.int32),
-    )
-    if start is not None and not elastic:
-        solution = highspy.HighsSolution()
-        solution.col_value = np.array([1.0 if start[i] == t else 0.0 for i, t in cols], dtype=np.float64)
-        solution.value_valid = True
-        h.setSolution(solution)
-    h.run()
-    model_status = h.getModelStatus()
-    info = h.getInfo()
-    solver_status = h.modelStatusToString(model_status)
-    has_solution = info.primal_solution_status == 2
-    assign: list[int] | None = None
-    if has_solution:
-        col_value = h.getSolution().col_value
-        assign = [-1] * n
-        best = [-1.0] * n
-        for c, (i, t) in enumerate(cols):
-            if col_value[c] > best[i]:
-                best[i] = col_value[c]
-                assign[i] = t
-    bound = float(info.mip_dual_bound) if math.isfinite(info.mip_dual_bound) else None
-    if model_status == highspy.HighsModelStatus.kOptimal:
-        status = "optimal"
-    elif model_status == highspy.HighsModelStatus.kInfeasible:
-        status = "infeasible"
-    else:
-        status = "feasible" if has_solution else "unknown"
-    return _Solved(assign, bound, status, solver_status)
-
-
-def _solve_cpsat(p: _Problem, options: DesignOptions, start: list[int] | None) -> _Solved:
-    """CP-SAT in a child process.
-
-    The ortools and highspy wheels each ship their own `libhighs.so.1`, of different versions; whichever loads
-    second in a process fails with an undefined symbol. CP-SAT therefore always runs in a spawned child, so that
-    HiGHS stays usable in this process.
-    """
-    global _CPSAT_POOL
-    from concurrent.futures.process import BrokenProcessPool
-
-    if _CPSAT_POOL is None:
-        _CPSAT_POOL = _cpsat_pool()
-    try:
-        solved: _Solved = _CPSAT_POOL.submit(_solve_cpsat_here, p, options, start).result()
-    except BrokenProcessPool:  # the child died (out of memory, killed): one fresh try
-        _CPSAT_POOL = _cpsat_pool()
-        solved = _CPSAT_POOL.submit(_solve_cpsat_here, p, options, start).result()
-    return solved
-
-
-_CPSAT_POOL: Any = None
-
-
-def _cpsat_pool() -> Any:
-    """One spawned child kept for the process's life (starting one costs about a second)."""
-    import atexit
-    import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor
-
-    pool = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"))
-    atexit.register(pool.shutdown)
-    return pool
-
-
-def _solve_cpsat_here(p: _Problem, options: DesignOptions, start: list[int] | None) -> _Solved:
-    """OR-Tools CP-SAT over the candidate columns, with integer costs (floored distances: the bound stays valid)."""
-    from ortools.sat.python import cp_model
-
-    n, count, m = len(p.accounts), len(p.territories), len(p.measures)
-    model = cp_model.CpModel()
-    cols = _columns(p)
-    x = [model.new_bool_var(f"x{c}") for c in range(len(cols))]
-    by_account: list[list[int]] = [[] for _ in range(n)]
-    by_territory: list[list[int]] = [[] for _ in range(count)]
-    for c, (i, t) in enumerate(cols):
-        by_account[i].append(c)
-        by_territory[t].append(c)
-    for i in range(n):
-        model.add_exactly_one(x[c] for c in by_account[i])
-    for t in range(count):
-        mine = by_territory[t]
-        for k in range(m):
-            expr = cp_model.LinearExpr.weighted_sum([x[c] for c in mine], [p.values[cols[c][0]][k] for c in mine])
-            model.add_linear_constraint(expr, p.lo[k], p.hi[k])
-        cap = p.cap[t]
-        if cap is not None:
-            expr = cp_model.LinearExpr.weighted_sum([x[c] for c in mine], [p.workload[cols[c][0]] for c in mine])
-            model.add(expr <= cap)
-    icost = [p.icost[i][p.cand[i].index(t)] for i, t in cols]
-    model.minimize(cp_model.LinearExpr.weighted_sum(x, icost))
-    if start is not None:
-        for c, (i, t) in enumerate(cols):
-            model.add_hint(x[c], start[i] == t)
-    solver = cp_model.CpSolver()
-    solver.parameters.max_time_in_seconds = float(options.time_limit)
-    solver.parameters.num_workers = max(1, int(options.threads))
-    solver.parameters.random_seed = int(options.seed)
-    solver.parameters.relative_gap_limit = float(options.gap_limit)
-    code = solver.solve(model)
-    name = solver.status_name(code)
-    assign: list[int] | None = None
-    if code in (cp_model.OPTIMAL, cp_model.FEASIBLE):
-        assign = [-1] * n
-        for c, (i, t) in enumerate(cols):
-            if solver.boolean_value(x[c]):
-                assign[i] = t
-    bound = solver.best_objective_bound / p.icost_scale if assign is not None or code == cp_model.OPTIMAL else None
-    if code == cp_model.OPTIMAL:
-        status = "optimal"
-    elif code == cp_model.INFEASIBLE:
-        status = "infeasible"
-    else:
-        status = "feasible" if assign is not None else "unknown"
-    return _Solved(assign, bound, status, name)
-
-
-# ---------------------------------------------------------------------------------------------------------------
 # Report
 
 
-def _objective_value(p: _Problem, assign: Sequence[int], options: DesignOptions) -> Decimal:
+def _objective_value(p: Problem, assign: Sequence[int], options: DesignOptions) -> Decimal:
     """The objective of an assignment, exact for moves and moved potential (Decimal), to 6 places for distance."""
     total = Decimal(0)
     for i, t in enumerate(assign):
@@ -909,11 +516,13 @@ def band_totals(
     return result
 
 
-def _explain(p: _Problem, options: DesignOptions, start: list[int]) -> tuple[list[str], list[int]]:
+def _explain(p: Problem, options: DesignOptions, start: list[int]) -> tuple[list[str], list[int]]:
     """Why no in-band assignment exists: a relaxed HiGHS solve (slack on the bands) names the territories it
     cannot bring into band, with the closest assignment it found."""
+    from openspm.planning.territory_mip import solve_highs
+
     relaxed = dataclasses.replace(options, time_limit=min(options.time_limit, 30.0))
-    solved = _solve_highs(p, relaxed, None, elastic=True)
+    solved = solve_highs(p, relaxed, None, elastic=True)
     assign = solved.assign or start
     totals = band_totals(
         p.accounts,
@@ -952,6 +561,9 @@ def design(
     deadline = began + options.time_limit
     p = prepare(accounts, territories, options)
     say = progress or (lambda _text: None)
+    from openspm.planning.territory_greedy import greedy, greedy_bound
+    from openspm.planning.territory_mip import solve_cpsat, solve_highs
+
     say("greedy")
     share = 1.0 if options.solver == "greedy" else 0.5  # the rest of the time limit is the exact solver's
     start = greedy(p, began + share * options.time_limit)
@@ -963,12 +575,12 @@ def design(
         bound = None
     elif options.solver == "greedy":
         solver_status = "heuristic"
-        bound = _greedy_bound(p)
+        bound = greedy_bound(p)
     else:
         remaining = max(0.1, deadline - time.monotonic())
         timed = dataclasses.replace(options, time_limit=remaining)
         say(options.solver)
-        solved = (_solve_highs if options.solver == "highs" else _solve_cpsat)(p, timed, start)
+        solved = (solve_highs if options.solver == "highs" else solve_cpsat)(p, timed, start)
         solver_status = solved.solver_status
         bound = solved.bound
         if solved.assign is not None:
@@ -1034,75 +646,6 @@ def design(
         unassigned=[a.id for a in p.accounts if a.id not in assignment],
         candidates=sum(len(c) for c in p.cand),
         greedy_objective=greedy_objective,
-    )
-
-
-# ---------------------------------------------------------------------------------------------------------------
-# Coverage
-
-
-@dataclass(frozen=True)
-class PayeeLoad:
-    """A payee's workload across their territories (a shared territory's workload split evenly)."""
-
-    payee: str
-    territories: tuple[str, ...]
-    workload: Decimal
-    capacity: Decimal | None
-
-    @property
-    def overloaded(self) -> bool:
-        return self.capacity is not None and self.workload > self.capacity
-
-
-@dataclass(frozen=True)
-class CoverageGaps:
-    """Accounts nobody owns, territories with no payee, payees with more workload than they can carry."""
-
-    accounts_without_owner: list[str]
-    territories_without_payee: list[str]
-    overloaded_payees: list[PayeeLoad]
-    loads: list[PayeeLoad]
-
-
-def coverage_gaps(
-    accounts: Sequence[Account],
-    assignment: Mapping[str, str | None],
-    territories: Iterable[str],
-    payee_territories: Mapping[str, Iterable[str]],
-    capacity: Mapping[str, Decimal] | Decimal | None = None,
-) -> CoverageGaps:
-    """Where coverage breaks.
-
-    Input: the accounts (their workload), an assignment account → territory (None or missing: none), the
-    territory ids, which territories each payee covers, and the workload each payee can carry (one figure for
-    all, a figure per payee, or None for no limit). Output: accounts without an owner (no territory, or a
-    territory with no payee), territories without a payee, and every payee's load with the overloaded ones.
-    """
-    territory_ids = list(dict.fromkeys(territories))
-    staffed: dict[str, list[str]] = {t: [] for t in territory_ids}
-    for payee, covered in payee_territories.items():
-        for territory in covered:
-            staffed.setdefault(territory, []).append(payee)
-    load = dict.fromkeys(staffed, Decimal(0))
-    orphans: list[str] = []
-    for account in accounts:
-        owner = assignment.get(account.id)
-        if owner is None or not staffed.get(owner):
-            orphans.append(account.id)
-        if owner is not None:
-            load[owner] = load.get(owner, Decimal(0)) + account.workload
-    loads = []
-    for payee, covered in payee_territories.items():
-        mine = tuple(dict.fromkeys(covered))
-        total = sum((load.get(t, Decimal(0)) / len(staffed[t]) for t in mine), Decimal(0))
-        limit = capacity.get(payee) if isinstance(capacity, Mapping) else capacity
-        loads.append(PayeeLoad(payee, mine, total, limit))
-    return CoverageGaps(
-        accounts_without_owner=orphans,
-        territories_without_payee=[t for t in territory_ids if not staffed.get(t)],
-        overloaded_payees=[row for row in loads if row.overloaded],
-        loads=loads,
     )
 
 
