@@ -30,9 +30,10 @@ def _violation(p: Problem, totals: Sequence[int], load: int, t: int) -> float:
 def greedy(p: Problem, deadline: float | None = None) -> list[int]:
     """A heuristic assignment: territory index per account (-1 for an account without candidates).
 
-    Start: the current territory when it is a candidate, else the cheapest candidate that keeps every measure
-    under its upper edge (largest accounts first). Repair: repeatedly the single move that most reduces the
-    out-of-band amount of the worst territory. Polish: moves that lower the cost without leaving a band.
+    Start: the current territory when it is a candidate, else (largest accounts first) the cheapest candidate;
+    in a rebalance only one that keeps every measure under its upper edge. Repair: for the territory furthest out
+    of band, the move (into or out of it) with the least added cost per unit of violation removed, or the best
+    swap when no single move helps. Polish: moves that lower the cost without leaving a band.
     """
     n, count, m = len(p.accounts), len(p.territories), len(p.measures)
     assign = [-1] * n
@@ -138,15 +139,14 @@ def greedy(p: Problem, deadline: float | None = None) -> list[int]:
         if worst < 0:
             break
         best: tuple[float, float, int, int] | None = None
-        by_ratio = p.objective == "distance"
         moves = [(i, t) for i in members[worst] for t in p.cand[i] if t != worst]
         moves += [(i, worst) for i, _ in reachable[worst] if assign[i] != worst and assign[i] >= 0]
         for i, t in moves:
             d = delta(i, t)
             if d < -1e-12:
                 extra = cost_of[i][t] - cost_of[i][assign[i]]
-                # distance: the cheapest repair per unit of violation removed; disruption: the largest repair
-                key = (extra / -d if by_ratio else d, extra, i, t)
+                # the least cost per unit of violation removed: a free or homeward move first, else the largest
+                key = (extra / -d, extra, i, t)
                 if best is None or key < best:
                     best = key
         if best is None:
