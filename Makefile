@@ -4,12 +4,12 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint bench bench-import bench-web format serve clean docs
+.PHONY: demo test lint bench bench-import bench-web bench-territory format serve clean docs
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev,spark]'
+	$(BIN)/python -m pip install --quiet -e '.[dev,spark,planning]'
 	@touch $(STAMP)
 
 demo: $(STAMP)  ## Generate the demo company, run its plans for every month, close its first year, serve the web app
@@ -44,6 +44,8 @@ bench-web: $(STAMP)  ## Rep dashboard latency, 50 concurrent users, vs /healthz 
 	@test -f $${DATA:-data}/openspm.db || { OPENSPM_DATA_DIR=$${DATA:-data} $(BIN)/openspm demo --reset && \
 		OPENSPM_DATA_DIR=$${DATA:-data} $(BIN)/openspm run --all; }
 	$(BIN)/python benchmarks/web_bench.py --data-dir $${DATA:-data} $${WORKERS:+--workers $$WORKERS}
+bench-territory: $(STAMP)  ## Territory design: 2,000 accounts × 40 territories (refresh), 10,000 × 100 (build); each solver
+	$(BIN)/python benchmarks/territory_bench.py
 
 docs: $(STAMP)  ## Regenerate docs/import.md and docs/plan.schema.json from the code
 	$(BIN)/python -m openspm.ingest.docs > docs/import.md

@@ -11,6 +11,7 @@ from openspm.cli.exports import export_app
 from openspm.cli.jobs import job_app
 from openspm.cli.planning import accounts_app, capacity_command, quota_app
 from openspm.cli.statements import statement_command, statements_command
+from openspm.cli.territory import territory_app
 from openspm.cli.users import token_app, user_app
 
 app = typer.Typer(
@@ -50,6 +51,7 @@ app.add_typer(user_app, name="user")
 app.add_typer(token_app, name="token")
 app.add_typer(dispute_app, name="dispute")
 app.add_typer(job_app, name="job")
+app.add_typer(territory_app, name="territory")
 
 
 def run() -> None:

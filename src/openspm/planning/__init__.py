@@ -1,1 +1,2 @@
-"""Sales planning: where to sell (quota setting, capacity; territory design)."""
+"""Sales planning: where to sell. Account segmentation and potential, territory design and balancing, coverage
+gaps, quota setting and capacity."""
