@@ -74,6 +74,8 @@ class TransactionChange:
     original: str | None = None
     owner: str | None = None
     attributes: dict[str, Any] = field(default_factory=dict)
+    # More columns to set as given (e.g. order_id, opportunity_external_id); columns not named keep their value.
+    extra: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass
@@ -368,6 +370,7 @@ def _write(session: Session, changes: list[TransactionChange], actor: str) -> li
             "owner_id": owners.get(c.owner) if c.owner else None,
             "attributes": dict(c.attributes),
             "row_hash": None,
+            **c.extra,
         }
         row = session.scalars(select(m.Transaction).where(m.Transaction.external_id == c.external_id)).first()
         before = None if row is None else _audit_view(row)

@@ -19,7 +19,9 @@ from openspm.auth.secret import secret_key
 from openspm.store.db import make_engine
 from openspm.web import errors
 from openspm.web.api import endpoints
-from openspm.web.pages import admin, auth, help, rep, team
+from openspm.web.api import history as history_api
+from openspm.web.api import transactions as transactions_api
+from openspm.web.pages import admin, auth, events, help, history, rep, team
 from openspm.web.security import SESSION_HOURS
 
 HERE = Path(__file__).parent
@@ -54,7 +56,11 @@ def create_app(engine: Engine | None = None, *, secret: str | None = None, https
     app.include_router(team.router, include_in_schema=False)
     app.include_router(admin.router, include_in_schema=False)
     app.include_router(help.router, include_in_schema=False)
+    app.include_router(events.router, include_in_schema=False)
+    app.include_router(history.router, include_in_schema=False)
     app.include_router(endpoints.router)
+    app.include_router(transactions_api.router)
+    app.include_router(history_api.router)
 
     @app.get("/healthz", include_in_schema=False)
     def health() -> dict[str, str]:
