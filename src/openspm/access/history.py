@@ -139,7 +139,8 @@ def history_for(
 
 
 def chart_data(history: History) -> dict[str, Any]:
-    """The history as the dashboard's charts read it: decimal strings (never floats), None where nothing is known."""
+    """The history as the dashboard's charts read it: decimal strings (never floats); None for a month with no
+    live earnings (earned) or no run (paid), so the chart draws no bar rather than a zero."""
 
     def text(value: Decimal | None) -> str | None:
         return None if value is None else format(value, "f")
@@ -150,8 +151,11 @@ def chart_data(history: History) -> dict[str, Any]:
         "currency": history.currency,
         "pay_currency": history.pay_currency,
         "months": [r.month for r in history.months],
-        "earned": [text(r.earned.get(history.currency, Decimal(0))) for r in history.months],
-        "paid": [text(r.paid.get(history.pay_currency, Decimal(0))) for r in history.months],
+        "earned": [text(r.earned.get(history.currency, Decimal(0))) if r.earned else None for r in history.months],
+        "paid": [
+            text(r.paid.get(history.pay_currency, Decimal(0))) if r.paid or r.statement else None
+            for r in history.months
+        ],
         "attainment": [text(r.attainment) for r in history.months],
         "component": next((r.component for r in reversed(history.months) if r.component), None),
     }

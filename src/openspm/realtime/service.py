@@ -255,9 +255,11 @@ _LOCK = threading.Lock()
 
 
 def _stamp(session: Session) -> tuple[Any, ...]:
-    """What a LiveEngine was built on: the newest completed run, import batch and plan version."""
+    """What a LiveEngine was built on: the newest completed run (its id and start: a store rebuilt under a running
+    server restarts ids), import batch and plan version."""
     return (
         session.scalar(select(func.max(m.Run.id)).where(m.Run.status == "completed")),
+        session.scalar(select(func.max(m.Run.started_at)).where(m.Run.status == "completed")),
         session.scalar(select(func.max(m.ImportBatch.id))),
         session.scalar(select(func.max(m.PlanVersion.id))),
     )
