@@ -227,3 +227,22 @@ def test_live_earnings_equal_what_a_full_run_then_computes(company: Engine) -> N
         assert Decimal(data["earned"]["USD"]) != before.get(payee)
     run_period(company, "FY2025-M02", actor="test")
     assert live_earnings(company, "FY2025-M02") == live
+
+
+def test_a_late_deal_in_an_earlier_open_month_updates_that_month_too(company: Engine) -> None:
+    client = client_with_token(company, "analyst@x.io")
+    january = live_earnings(company, "FY2025-M01")
+    answer = client.post(
+        URL,
+        json=[sale("J1", "6000", day="2025-01-25", owner="R1"), sale("T2", "100", day="2025-02-06", owner="R2")],
+    ).json()
+    assert answer["live_month"] == "FY2025-M02" and [r["month"] for r in answer["rows"]] == ["FY2025-M01", "FY2025-M02"]
+    live = {month: live_earnings(company, month) for month in ("FY2025-M01", "FY2025-M02")}
+    assert live["FY2025-M01"] != january  # R1's January and R2's (T2 moved out of January) follow at once
+    run_period(company, "FY2025-M01", actor="test")
+    assert live_earnings(company, "FY2025-M01") == live["FY2025-M01"]
+    # January re-ran last, yet February (the latest month with a run) stays the live month
+    assert client.post(URL, json=sale("J2", "10", day="2025-01-26")).json()["live_month"] == "FY2025-M02"
+    february = live_earnings(company, "FY2025-M02")
+    run_period(company, "FY2025-M02", actor="test")
+    assert live_earnings(company, "FY2025-M02") == february

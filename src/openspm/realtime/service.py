@@ -205,8 +205,9 @@ def check_closed(session: Session, rows: list[Resolved], issues: list[Issue]) ->
     return kept, refused
 
 
-def classify(session: Session, rows: list[Resolved]) -> dict[int, tuple[str, dict[str, Any]]]:
-    """Each row's fate against the store: (inserted | updated | unchanged, the attributes it will hold).
+def classify(session: Session, rows: list[Resolved]) -> dict[int, tuple[str, dict[str, Any], date | None]]:
+    """Each row's fate against the store: (inserted | updated | unchanged, the attributes it will hold, the
+    stored date when there is one).
 
     Compared value by value like the importer (`200` and `200.00` are the same amount); free attributes merge
     (names not posted keep their value)."""
@@ -216,16 +217,16 @@ def classify(session: Session, rows: list[Resolved]) -> dict[int, tuple[str, dic
     for start in range(0, len(ids), 900):
         for row in session.scalars(select(t).where(t.external_id.in_(ids[start : start + 900]))):
             stored[row.external_id] = row
-    found: dict[int, tuple[str, dict[str, Any]]] = {}
+    found: dict[int, tuple[str, dict[str, Any], date | None]] = {}
     for r in rows:
         old = stored.get(r.values["external_id"])
         attributes = {**((old.attributes or {}) if old is not None else {}), **r.parsed.attributes}
         if old is None:
-            found[r.parsed.row] = ("inserted", attributes)
+            found[r.parsed.row] = ("inserted", attributes, None)
             continue
         same = all(getattr(old, a) == v for a, v in r.values.items() if a not in r.deferred)
         same = same and not r.deferred and attributes == (old.attributes or {})
-        found[r.parsed.row] = ("unchanged" if same else "updated", attributes)
+        found[r.parsed.row] = ("unchanged" if same else "updated", attributes, old.date)
     return found
 
 
@@ -265,22 +266,49 @@ def _stamp(session: Session) -> tuple[Any, ...]:
     )
 
 
-def live_engine(engine: Engine) -> LiveEngine:
-    """The store's LiveEngine for its live month (Conflict when no month has a completed run). Call under `_LOCK`."""
+def live_month(session: Session) -> str | None:
+    """The live month: the latest month (by date, not by run id: re-running an earlier month does not move it)
+    with a completed run."""
+    return session.scalar(
+        select(m.Period.name)
+        .join(m.Run, m.Run.period == m.Period.name)
+        .where(m.Run.status == "completed", m.Period.kind == "month")
+        .order_by(m.Period.start_date.desc())
+        .limit(1)
+    )
+
+
+def live_engine(engine: Engine, month: str | None = None) -> LiveEngine:
+    """The store's LiveEngine for `month` (default: the live month); Conflict when no month has a completed run.
+    Call under `exclusive`."""
     with Session(engine) as session:
         stamp = _stamp(session)
-    if stamp[0] is None:
+        month = month or live_month(session)
+    if month is None:
         raise Conflict(
             "no month has a completed run yet, so there are no live figures to update: run a month first "
             "(`openspm run --period FY2025-M01`); until then load transactions with `openspm import transactions`"
         )
-    key = f"{id(engine)}:{engine.url}"
+    key = f"{id(engine)}:{engine.url}:{month}"
     cached = _ENGINES.get(key)
     if cached is not None and cached[0] == stamp:
         return cached[1]
-    built = LiveEngine(engine)
+    built = LiveEngine(engine, month)
     _ENGINES[key] = (stamp, built)
     return built
+
+
+def _earlier_open_months(session: Session, live: str, written: set[str]) -> list[str]:
+    """The months from the earliest written one up to (not including) the live month, in the live month's fiscal
+    year, that have a completed run and are not closed: their live earnings follow the measures `apply` moved."""
+    months = list(session.scalars(select(m.Period).where(m.Period.kind == "month").order_by(m.Period.start_date)))
+    current = next(p for p in months if p.name == live)
+    earlier = [p for p in months if p.fiscal_year == current.fiscal_year and p.start_date < current.start_date]
+    first = next((i for i, p in enumerate(earlier) if p.name in written), None)
+    if first is None:
+        return []
+    ran = set(session.scalars(select(m.Run.period).where(m.Run.status == "completed").distinct()))
+    return [p.name for p in earlier[first:] if p.name in ran and p.status != "closed"]
 
 
 @contextmanager
@@ -338,7 +366,8 @@ def post_transactions(engine: Engine, objects: list[Any], actor: str, *, atomic:
         resolved = check_in_periods(KIND, resolved, repo.period_ranges(session), SOURCE, issues)
         resolved, refused = check_closed(session, resolved, issues)
         fate = classify(session, resolved)
-        month_of = _months_of(session, [r.values["date"] for r in resolved])
+        stored_dates = [f[2] for f in fate.values() if f[2] is not None]
+        month_of = _months_of(session, [r.values["date"] for r in resolved] + stored_dates)
     by_row: dict[int, list[Issue]] = {}
     for issue in issues:
         by_row.setdefault(issue.row, []).append(issue)
@@ -372,6 +401,13 @@ def post_transactions(engine: Engine, objects: list[Any], actor: str, *, atomic:
                     touched |= set(update.payees)
                     result.full_run = result.full_run or update.full_run
             result.live_month = live.month
+            with Session(engine) as session:
+                moved = {month_of[r.values["date"]] for r in to_write}
+                moved |= {month_of[d] for r in to_write if (d := fate[r.parsed.row][2]) is not None}
+                earlier = _earlier_open_months(session, live.month, moved)
+            for month in earlier if touched else []:
+                refreshed = live_engine(engine, month).refresh(sorted(touched), actor=actor)
+                result.full_run = result.full_run or refreshed.full_run
         result.written = True
         result.payees = live_earnings(engine, sorted(touched), result.live_month)
     result.seconds = time.perf_counter() - started

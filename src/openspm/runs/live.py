@@ -196,6 +196,27 @@ class LiveEngine:
         update.seconds = time.perf_counter() - started
         return update
 
+    def refresh(self, payees: list[str], actor: str = "api") -> LiveUpdate:
+        """Re-evaluate this month's earnings of `payees` (external ids) from their stored monthly measures into
+        `live_earnings`, without changing any measure: for a month before the live one, after `apply` on the
+        live month's engine moved that month's measures (a late deal booked in a month that is still open)."""
+        started = time.perf_counter()
+        fallback = any(needs_credit_rows(p) for p in self.ctx.plans)
+        with Session(self.engine) as session, session.begin():
+            found = session.execute(select(m.Payee.id, m.Payee.external_id).where(m.Payee.external_id.in_(payees)))
+            names = dict(found.tuples().all())
+            touched = sorted(names)
+            earnings: list[Earning] = []
+            if not fallback:
+                earnings = self._earnings(session, touched)
+                self._store_earnings(session, touched, earnings)
+        update = LiveUpdate(self.month, [], [names[i] for i in touched], earnings, 0.0)
+        if fallback and touched:
+            run_period(self.engine, self.month, actor=actor, payees=update.payees)
+            update.full_run = True
+        update.seconds = time.perf_counter() - started
+        return update
+
     def _load(self, session: Session, ids: list[int]) -> pa.Table:
         """The stored transactions `ids` and their originals, in the engine's schema."""
         rows = list(session.scalars(select(m.Transaction).where(m.Transaction.id.in_(ids)))) if ids else []
