@@ -161,6 +161,9 @@ def test_a_closed_month_is_409_and_says_what_to_do(company: Engine) -> None:
     assert stored(company, "C1") is None
     # an existing January transaction cannot be changed either
     assert_error(client.post(URL, json=sale("T1", "9999", day="2025-01-10")), 409, "conflict")
+    moved = client.post(URL, json=sale("T1", "8000.00", day="2025-02-10"))  # nor moved out of January
+    assert_error(moved, 409, "conflict")
+    assert "stored dated 2025-01-10 and FY2025-M01 is closed" in moved.json()["detail"]
     mixed = client.post(URL, json=[sale("C2", day="2025-01-15"), sale("C3")])
     assert mixed.status_code == 200
     assert [r["status"] for r in mixed.json()["rows"]] == ["rejected", "inserted"]

@@ -184,21 +184,35 @@ class BatchLookups(Lookups):
 
 
 def check_closed(session: Session, rows: list[Resolved], issues: list[Issue]) -> tuple[list[Resolved], set[int]]:
-    """Refuse rows dated in a closed month (or one being closed). Output: the rows kept, the refused row numbers."""
+    """Refuse rows dated in a closed month (or one being closed), and changes to a stored transaction dated in one
+    (moving it to an open month would change the closed month too). Output: the rows kept, the refused rows."""
     months = session.execute(
         select(m.Period.name, m.Period.start_date, m.Period.end_date, m.Period.status).where(m.Period.kind == "month")
     ).all()
     locked = set(session.scalars(select(m.PeriodLock.period)))
+    t = m.Transaction
+    ids = [r.values["external_id"] for r in rows]
+    stored: dict[str, date] = {}
+    for start in range(0, len(ids), 900):
+        query = select(t.external_id, t.date).where(t.external_id.in_(ids[start : start + 900]))
+        stored.update(dict(session.execute(query).tuples().all()))
+
+    def frozen(day: date) -> str | None:
+        month = next((p for p in months if p.start_date <= day < p.end_date), None)
+        if month is not None and (month.status == "closed" or month.name in locked):
+            return f"{month.name} is {'closed' if month.status == 'closed' else 'being closed'}"
+        return None
+
     kept: list[Resolved] = []
     refused: set[int] = set()
     for r in rows:
         day: date = r.values["date"]
-        month = next((p for p in months if p.start_date <= day < p.end_date), None)
-        if month is not None and (month.status == "closed" or month.name in locked):
-            state = "closed" if month.status == "closed" else "being closed"
-            issues.append(
-                Issue(SOURCE, r.parsed.row, "date", day.isoformat(), f"{month.name} is {state}: {CLOSED_HINT}")
-            )
+        was = stored.get(r.values["external_id"])
+        reason = frozen(day)
+        if reason is None and was is not None and (before := frozen(was)) is not None:
+            reason = f"it is stored dated {was.isoformat()} and {before}"  # moving it out changes that month
+        if reason is not None:
+            issues.append(Issue(SOURCE, r.parsed.row, "date", day.isoformat(), f"{reason}: {CLOSED_HINT}"))
             refused.add(r.parsed.row)
         else:
             kept.append(r)
