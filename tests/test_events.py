@@ -36,6 +36,8 @@ def events_of(body: str) -> list[tuple[str, str]]:
     for block in body.split("\n\n"):
         lines = dict(line.split(": ", 1) for line in block.splitlines() if ": " in line and not line.startswith(":"))
         if "event" in lines:
+            assert lines.get("id"), block  # every event names the marker it saw
+        if "event" in lines:
             found.append((lines["event"], lines.get("data", "")))
     return found
 
@@ -103,3 +105,15 @@ def test_heartbeats_keep_an_idle_stream_open(company: Engine, monkeypatch: pytes
     body = client_with_token(company, "r1@x.io", scope="read").get(f"{STREAM}?timeout=1.2").text
     assert body.count(": keep-alive\n\n") >= 2
     assert [name for name, _ in events_of(body)] == ["ready"]
+
+
+def test_a_reconnecting_client_hears_of_a_change_it_missed(company: Engine) -> None:
+    rep = client_with_token(company, "r1@x.io", scope="read")
+    first = rep.get(f"{STREAM}?timeout=0.5").text
+    seen = next(line for line in first.splitlines() if line.startswith("id: "))[4:]
+    same = rep.get(f"{STREAM}?timeout=0.5", headers={"Last-Event-ID": seen}).text
+    assert [name for name, _ in events_of(same)] == ["ready"]  # nothing happened meanwhile
+    writer = client_with_token(company, "analyst@x.io")
+    assert writer.post("/api/v1/transactions", json=sale("E9", "R1")).status_code == 200  # while disconnected
+    again = rep.get(f"{STREAM}?timeout=0.5", headers={"Last-Event-ID": seen}).text
+    assert [name for name, _ in events_of(again)] == ["ready", "earnings"]

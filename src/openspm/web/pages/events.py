@@ -9,9 +9,12 @@ whatever process serves it. Events:
 - `earnings` when the payee's live earnings were rewritten: `{"payee": .., "updated_at": ..}`;
 - a comment line (`: keep-alive`) every `HEARTBEAT_SECONDS`, so proxies keep the connection open.
 
-The stream ends when the client goes away, or after `?timeout=` seconds (default one hour: `EventSource`
-reconnects by itself, `retry` says after 2 s). A rep may watch only their own payee, a manager their team
-(as of today), other roles anyone; anything else is 404, like every read.
+Every event carries the marker as its `id`. The stream ends when the client goes away, or after `?timeout=`
+seconds (default `LIFETIME_SECONDS`); `EventSource` then reconnects by itself (`retry`: after 2 s) sending the
+last id as `Last-Event-ID`, and a marker that moved meanwhile is answered with an `earnings` event at once, so
+no change is missed. Streams are short so that a server asked to stop (it waits for open responses to end)
+stops within that time. A rep may watch only their own payee, a manager their team (as of today), other
+roles anyone; anything else is 404, like every read.
 """
 
 from __future__ import annotations
@@ -33,15 +36,24 @@ from openspm.web.security import api_principal, engine_of
 router = APIRouter()
 POLL_SECONDS = 0.25
 HEARTBEAT_SECONDS = 15.0
+LIFETIME_SECONDS = 30.0
 
 
-def _event(name: str, data: dict[str, str]) -> str:
-    return f"event: {name}\ndata: {json.dumps(data)}\n\n"
+def _marker_id(marker: tuple[int, str]) -> str:
+    return f"{marker[0]}@{marker[1]}".replace("\n", " ")
 
 
-async def _stream(request: Request, engine: Engine, payee_id: int, payee: str, seconds: float) -> AsyncIterator[str]:
+def _event(name: str, data: dict[str, str], marker: tuple[int, str]) -> str:
+    return f"id: {_marker_id(marker)}\nevent: {name}\ndata: {json.dumps(data)}\n\n"
+
+
+async def _stream(
+    request: Request, engine: Engine, payee_id: int, payee: str, seconds: float, seen: str | None
+) -> AsyncIterator[str]:
     last = await run_in_threadpool(change_marker, engine, payee_id)
-    yield "retry: 2000\n" + _event("ready", {"payee": payee})
+    yield "retry: 2000\n" + _event("ready", {"payee": payee}, last)
+    if seen is not None and seen != _marker_id(last):  # changed while the client was reconnecting
+        yield _event("earnings", {"payee": payee, "updated_at": last[1]}, last)
     started = beat = time.monotonic()
     while time.monotonic() - started < seconds:
         await asyncio.sleep(POLL_SECONDS)
@@ -51,7 +63,7 @@ async def _stream(request: Request, engine: Engine, payee_id: int, payee: str, s
         if now != last:
             last = now
             beat = time.monotonic()
-            yield _event("earnings", {"payee": payee, "updated_at": now[1]})
+            yield _event("earnings", {"payee": payee, "updated_at": now[1]}, now)
         elif time.monotonic() - beat >= HEARTBEAT_SECONDS:
             beat = time.monotonic()
             yield ": keep-alive\n\n"
@@ -61,14 +73,14 @@ async def _stream(request: Request, engine: Engine, payee_id: int, payee: str, s
 async def dashboard_events(
     request: Request,
     payee: str | None = Query(None, min_length=1, max_length=128, description="The payee (default: your own)"),
-    timeout: float = Query(3600.0, ge=0.5, le=86_400, description="End the stream after this many seconds"),
+    timeout: float = Query(LIFETIME_SECONDS, ge=0.5, le=3600, description="End the stream after this many seconds"),
 ) -> StreamingResponse:
     """`text/event-stream` of changes to a payee's live earnings (session cookie or bearer token)."""
     engine = engine_of(request)
     who = await run_in_threadpool(api_principal, request)
     payee_id, name = await run_in_threadpool(watched_payee_for, engine, who, payee)
     return StreamingResponse(
-        _stream(request, engine, payee_id, name, timeout),
+        _stream(request, engine, payee_id, name, timeout, request.headers.get("last-event-id")),
         media_type="text/event-stream",
         headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
     )
