@@ -81,3 +81,7 @@ def test_the_pages_carry_the_charts_and_link_each_statement(company: Engine) -> 
     assert browser.get("/static/dashboard.js").status_code == 200
     other = browser.get("/history?payee=R3")
     assert other.status_code == 404
+    assert 'href="/help/web#year-to-date-history"' in page.text
+    guide = browser.get("/help/web").text
+    for anchor in ("real-time", "live-dashboards", "charts", "year-to-date-history"):
+        assert f'id="{anchor}"' in guide, anchor
