@@ -147,6 +147,20 @@ def test_a_bad_row_never_blocks_the_good_ones_unless_atomic(company: Engine) -> 
     assert_error(not_json, 422, "invalid_input")
     unknown = client.post(URL, json=[sale("U1", amonut="5")]).json()
     assert unknown["rows"][0]["problems"][0]["column"] == "amonut"
+    odd = client.post(
+        URL, json=[sale("U2", "1" + "0" * 30), sale("U3", "NaN"), {**sale("U4"), "attributes": {"a": [1]}}]
+    )
+    reasons = [r["problems"][0]["reason"] for r in odd.json()["rows"]]
+    assert reasons == [
+        "too large: at most 26 digits before the decimal point",  # the engine computes in DECIMAL(38, 12)
+        "not a finite number",
+        "must be text, a number or a boolean",
+    ]
+    numeric = client.post(URL, content=b'[{"id": 77, "date": "2025-02-10", "account": "A1", "product": "SKU1", '
+                          b'"amount": 0.1, "currency": "USD"}]', headers={"Content-Type": "application/json"})  # fmt: skip
+    assert numeric.json()["rows"][0]["id"] == "77"
+    row = stored(company, "77")
+    assert row is not None and row.amount == Decimal("0.1")  # a JSON number read exactly, never through a float
 
 
 def test_a_closed_month_is_409_and_says_what_to_do(company: Engine) -> None:

@@ -42,7 +42,7 @@ from openspm.ingest import repository as repo
 from openspm.ingest.kinds import KINDS
 from openspm.ingest.mapping import ATTRIBUTE_PREFIX, bind_columns
 from openspm.ingest.service import Lookups, Resolved, check_in_periods, resolve_references
-from openspm.ingest.validate import dedupe, parse_rows
+from openspm.ingest.validate import ParsedRow, dedupe, parse_rows
 from openspm.runs.live import LiveEngine, TransactionChange
 from openspm.store import models as m
 
@@ -161,6 +161,22 @@ def text_rows(objects: list[Any], issues: list[Issue]) -> tuple[list[str], list[
             continue
         rows.append((index, [c or "" for c in cells]))
     return header, rows
+
+
+LIMIT = Decimal(10) ** 26  # the engine computes in DECIMAL(38, 12): 26 digits before the point
+
+
+def check_magnitudes(rows: list[ParsedRow], issues: list[Issue]) -> list[ParsedRow]:
+    """Refuse amounts and quantities the calculation engine cannot hold (26 digits before the decimal point)."""
+    kept = []
+    for row in rows:
+        big = next((n for n in ("amount", "quantity", "list_amount") if abs(row.record[n] or 0) >= LIMIT), None)
+        if big is None:
+            kept.append(row)
+        else:
+            reason = "too large: at most 26 digits before the decimal point"
+            issues.append(Issue(SOURCE, row.row, big, format(row.record[big], "f"), reason))
+    return kept
 
 
 class BatchLookups(Lookups):
@@ -364,7 +380,7 @@ def post_transactions(engine: Engine, objects: list[Any], actor: str, *, atomic:
     issues: list[Issue] = []
     header, rows = text_rows(objects, issues)
     binding = bind_columns(KIND, header, None, SOURCE)
-    parsed = parse_rows(KIND, binding, iter(rows), SOURCE, Path(), issues)
+    parsed = check_magnitudes(parse_rows(KIND, binding, iter(rows), SOURCE, Path(), issues), issues)
     kept, _ = dedupe(KIND, parsed, SOURCE, issues)
     first_of = {r.record["id"]: r.row for r in kept}
     kept_ids = {id(p) for p in kept}
@@ -388,7 +404,8 @@ def post_transactions(engine: Engine, objects: list[Any], actor: str, *, atomic:
     outcomes: list[RowOutcome] = []
     dates = {r.parsed.row: r.values["date"] for r in resolved}
     for index, obj in enumerate(objects):
-        ident = obj.get("id") if isinstance(obj, dict) and isinstance(obj.get("id"), str) else None
+        given = obj.get("id") if isinstance(obj, dict) else None
+        ident = _cell(given) or None if given is not None else None
         if index in by_row:
             problems = tuple(by_row[index])
             outcomes.append(RowOutcome(index, ident, "rejected", None, problems, index in refused))
