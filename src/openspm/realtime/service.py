@@ -166,16 +166,36 @@ def text_rows(objects: list[Any], issues: list[Issue]) -> tuple[list[str], list[
 LIMIT = Decimal(10) ** 26  # the engine computes in DECIMAL(38, 12): 26 digits before the point
 
 
-def check_magnitudes(rows: list[ParsedRow], issues: list[Issue]) -> list[ParsedRow]:
-    """Refuse amounts and quantities the calculation engine cannot hold (26 digits before the decimal point)."""
+TEXT_LIMITS = {"id": 128, "order_id": 128, "opportunity": 128}
+
+
+def _unstorable(row: ParsedRow) -> tuple[str, str, str] | None:
+    """(column, value, reason) for the first value the store or the engine cannot hold, else None."""
+    for name in ("amount", "quantity", "list_amount"):
+        if abs(row.record[name] or 0) >= LIMIT:
+            return name, format(row.record[name], "f"), "too large: at most 26 digits before the decimal point"
+    for name, longest in TEXT_LIMITS.items():
+        if len(row.record[name] or "") > longest:
+            return name, row.record[name][:40] + "…", f"too long: at most {longest} characters"
+    texts = [(n, v) for n, v in row.record.items() if isinstance(v, str)] + [
+        (f"{ATTRIBUTE_PREFIX}{k}", v) for k, v in row.attributes.items()
+    ]
+    for name, value in texts:
+        if "\x00" in value:
+            return name, value.replace("\x00", "\\0"), "holds a NUL character"
+    return None
+
+
+def check_storable(rows: list[ParsedRow], issues: list[Issue]) -> list[ParsedRow]:
+    """Refuse values the store or the engine cannot hold: amounts and quantities of more than 26 digits before the
+    point (the engine computes in DECIMAL(38, 12)), ids and order numbers over 128 characters, NUL characters."""
     kept = []
     for row in rows:
-        big = next((n for n in ("amount", "quantity", "list_amount") if abs(row.record[n] or 0) >= LIMIT), None)
-        if big is None:
+        found = _unstorable(row)
+        if found is None:
             kept.append(row)
         else:
-            reason = "too large: at most 26 digits before the decimal point"
-            issues.append(Issue(SOURCE, row.row, big, format(row.record[big], "f"), reason))
+            issues.append(Issue(SOURCE, row.row, *found))
     return kept
 
 
@@ -380,7 +400,7 @@ def post_transactions(engine: Engine, objects: list[Any], actor: str, *, atomic:
     issues: list[Issue] = []
     header, rows = text_rows(objects, issues)
     binding = bind_columns(KIND, header, None, SOURCE)
-    parsed = check_magnitudes(parse_rows(KIND, binding, iter(rows), SOURCE, Path(), issues), issues)
+    parsed = check_storable(parse_rows(KIND, binding, iter(rows), SOURCE, Path(), issues), issues)
     kept, _ = dedupe(KIND, parsed, SOURCE, issues)
     first_of = {r.record["id"]: r.row for r in kept}
     kept_ids = {id(p) for p in kept}
