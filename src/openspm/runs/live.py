@@ -74,6 +74,8 @@ class TransactionChange:
     original: str | None = None
     owner: str | None = None
     attributes: dict[str, Any] = field(default_factory=dict)
+    # More columns to set as given (e.g. order_id, opportunity_external_id); columns not named keep their value.
+    extra: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass
@@ -191,6 +193,27 @@ class LiveEngine:
             update.full_run = True
         elif not fallback:
             update.earnings = earnings
+        update.seconds = time.perf_counter() - started
+        return update
+
+    def refresh(self, payees: list[str], actor: str = "api") -> LiveUpdate:
+        """Re-evaluate this month's earnings of `payees` (external ids) from their stored monthly measures into
+        `live_earnings`, without changing any measure: for a month before the live one, after `apply` on the
+        live month's engine moved that month's measures (a late deal booked in a month that is still open)."""
+        started = time.perf_counter()
+        fallback = any(needs_credit_rows(p) for p in self.ctx.plans)
+        with Session(self.engine) as session, session.begin():
+            found = session.execute(select(m.Payee.id, m.Payee.external_id).where(m.Payee.external_id.in_(payees)))
+            names = dict(found.tuples().all())
+            touched = sorted(names)
+            earnings: list[Earning] = []
+            if not fallback:
+                earnings = self._earnings(session, touched)
+                self._store_earnings(session, touched, earnings)
+        update = LiveUpdate(self.month, [], [names[i] for i in touched], earnings, 0.0)
+        if fallback and touched:
+            run_period(self.engine, self.month, actor=actor, payees=update.payees)
+            update.full_run = True
         update.seconds = time.perf_counter() - started
         return update
 
@@ -368,6 +391,7 @@ def _write(session: Session, changes: list[TransactionChange], actor: str) -> li
             "owner_id": owners.get(c.owner) if c.owner else None,
             "attributes": dict(c.attributes),
             "row_hash": None,
+            **c.extra,
         }
         row = session.scalars(select(m.Transaction).where(m.Transaction.external_id == c.external_id)).first()
         before = None if row is None else _audit_view(row)

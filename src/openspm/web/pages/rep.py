@@ -6,6 +6,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from openspm.access.dashboard import dashboard_for
+from openspm.access.history import chart_data, history_for
 from openspm.access.principal import Principal
 from openspm.access.service import statement_for, statements_list_for, transaction_for
 from openspm.statements.bulk import file_stem
@@ -29,7 +30,8 @@ def dashboard(
     principal: Principal = Depends(page_principal),
 ) -> Response:
     data = dashboard_for(engine_of(request), principal, payee or None, period or None)
-    return render(request, "dashboard.html", principal, help_anchor="rep-dashboard", d=data)
+    chart = chart_data(history_for(engine_of(request), principal, data.payee, through=data.period))
+    return render(request, "dashboard.html", principal, help_anchor="rep-dashboard", d=data, chart=chart)
 
 
 @router.get("/statements", response_class=HTMLResponse)
