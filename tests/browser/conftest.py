@@ -100,14 +100,15 @@ class DemoSite:
     months: tuple[str, ...] = field(default=MONTHS)
 
     def users(self, role: str) -> list[DemoUser]:
-        """The demo's users holding `role`, by email; reps and managers first when their payee has credits."""
+        """The demo's own users holding `role` (never one a test created), by email; reps and managers first when
+        their payee has credits."""
         with Session(self.engine) as session:
             rows = session.execute(
                 select(m.User.email, m.User.name, m.Payee.external_id)
                 .join(m.UserRole, m.UserRole.user_id == m.User.id)
                 .join(m.Role, m.Role.id == m.UserRole.role_id)
                 .outerjoin(m.Payee, m.Payee.id == m.User.payee_id)
-                .where(m.Role.name == role)
+                .where(m.Role.name == role, m.User.email.like("%@demo.openspm.io"))
                 .order_by(m.User.email)
             ).all()
             credited = set(session.scalars(select(m.RunCredit.payee).distinct()))
