@@ -154,6 +154,7 @@ def run_engine(folder: Path, month: str, result: Path, limit: int | None = None)
         result,
     )
     return {
+        "digests": digests(results),
         "load": load,
         "load_peak": load_peak,
         "timings": {k.split(": ", 1)[-1]: v for k, v in results.timings.items()},
@@ -164,6 +165,44 @@ def run_engine(folder: Path, month: str, result: Path, limit: int | None = None)
         "issues": len(ctx.issues),
         "component_totals": {k: str(v) for k, v in totals.items()},
     }
+
+
+def digests(results: Any) -> dict[str, str]:
+    """SHA-256 digests of what a run produced, to check that a change to the engine leaves results identical:
+    every earning with its trace (JSON with sorted keys), the measure values, the monthly measures, and the
+    paid month's credits (Arrow IPC of the table sorted by every column)."""
+    import hashlib
+
+    import pyarrow as pa
+
+    def digest(lines: list[str]) -> str:
+        h = hashlib.sha256()
+        for line in sorted(lines):
+            h.update(line.encode())
+            h.update(b"\n")
+        return h.hexdigest()[:16]
+
+    def row(value: Any) -> str:
+        return json.dumps(value, sort_keys=True, default=str)
+
+    earnings = [
+        row([e.plan, e.payee, e.period, e.component, e.measure_period, e.base, e.quota, e.attainment, e.rate,
+             e.amount, e.cut, e.currency, e.trace])
+        for e in results.earnings
+    ]  # fmt: skip
+    found = {
+        "earnings": digest(earnings),
+        "measures": digest([row(m) for m in results.measures]),
+        "monthly": digest([row(m) for m in results.monthly]),
+    }
+    credits = results.credits
+    if credits is not None:
+        ordered = credits.sort_by([(c, "ascending") for c in credits.column_names]).combine_chunks()
+        sink = pa.BufferOutputStream()
+        with pa.ipc.new_stream(sink, ordered.schema) as writer:
+            writer.write_table(ordered)
+        found["credits"] = hashlib.sha256(sink.getvalue().to_pybytes()).hexdigest()[:16]
+    return found
 
 
 # --- the floor (child process) ----------------------------------------------------------------------
@@ -245,6 +284,7 @@ def report(scale: str, rows: int, month: str, engine: dict[str, Any] | None, flo
         line("engine: run_pipeline total", engine["total"], engine["peak"])
         counts = f"{engine['credits']:,} credits, {engine['earnings']:,} earnings, {engine['issues']:,} issues"
         print(f"\nengine output: {counts}; totals {engine['component_totals']}")
+        print("digests: " + ", ".join(f"{k} {v}" for k, v in engine["digests"].items()))
 
 
 def compare(engine_result: Path, floor_result: Path) -> None:
