@@ -8,8 +8,10 @@ stage (draws, holds, clawbacks) will take `Results.earnings` next.
 
 from __future__ import annotations
 
+import gc
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -225,16 +227,17 @@ class EngineCredits:
 
 def payees_on_plan(inputs: Inputs, plan: PlanInForce, ctx: RunContext) -> list[PayeeFacts]:
     """Payees assigned to the plan at any time in the paid month, with their parameters."""
-    assignments = inputs.get("plan_assignments").to_pylist()
-    payees = {p["id"]: p for p in inputs.get("payees").to_pylist()}
+    assignments = inputs.get("plan_assignments")
+    assignments = assignments.filter(pc.equal(assignments["plan"], plan.plan_id))
     month = ctx.period
     chosen: dict[int, dict[str, Any]] = {}
-    for a in assignments:
-        if a["plan"] != plan.plan_id:
-            continue
+    for a in assignments.to_pylist():
         start, end = a["effective_from"], a["effective_to"]
         if start < month.end and (end is None or end > month.start):
             chosen[a["payee_id"]] = a
+    columns = inputs.get("payees").to_pydict()  # a row dict only for the payees on the plan
+    row_of = {payee_id: i for i, payee_id in enumerate(columns["id"])}
+    payees = {payee_id: {k: v[row_of[payee_id]] for k, v in columns.items()} for payee_id in chosen}
     facts = []
     for payee_id, a in sorted(chosen.items(), key=lambda item: payees[item[0]]["external_id"]):
         p = payees[payee_id]
@@ -258,7 +261,9 @@ def payees_on_plan(inputs: Inputs, plan: PlanInForce, ctx: RunContext) -> list[P
 
 
 def quotas_of(inputs: Inputs) -> dict[tuple[int, str, str], Decimal]:
-    return {(q["payee_id"], q["measure"], q["period"]): q["amount"] for q in inputs.get("quotas").to_pylist()}
+    """(payee, measure, period name) → quota amount."""
+    q = inputs.get("quotas").select(["payee_id", "measure", "period", "amount"]).to_pydict()
+    return dict(zip(zip(q["payee_id"], q["measure"], q["period"], strict=True), q["amount"], strict=True))
 
 
 INPUT_TABLES = (
@@ -347,11 +352,26 @@ def run_plan(ctx: RunContext, plan: PlanInForce, inputs: Inputs, results: Result
     values: MeasureValues = measure(ctx, plan, held)
     results.timings[f"{plan.plan_id}: measure"] = time.perf_counter() - clock
     clock = time.perf_counter()
-    payees = payees_on_plan(inputs, plan, ctx)
-    data = PlanData(payees=payees, quotas=quotas_of(inputs), credits=EngineCredits(con, held, t))
-    results.earnings.extend(incent(ctx, plan, values, data))
-    _collect_measures(ctx, plan, payees, values, results)
+    with paused_gc():  # earnings, traces and measure rows: many small objects, none in a reference cycle
+        payees = payees_on_plan(inputs, plan, ctx)
+        data = PlanData(payees=payees, quotas=quotas_of(inputs), credits=EngineCredits(con, held, t))
+        results.earnings.extend(incent(ctx, plan, values, data))
+        _collect_measures(ctx, plan, payees, values, results)
     results.timings[f"{plan.plan_id}: incent"] = time.perf_counter() - clock
+
+
+@contextmanager
+def paused_gc() -> Iterator[None]:
+    """Pause Python's cycle collector, then restore it: incent makes hundreds of thousands of small acyclic
+    objects (decimals, trace dicts, measure rows), and the collector rescanning every live object as they
+    pile up cost a third of the stage."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 def _collect_measures(
@@ -359,38 +379,40 @@ def _collect_measures(
 ) -> None:
     """The paid month's, quarter's and year's measure values, and the monthly values of the window."""
     periods = _measured_periods(ctx, plan.document)
-    for payee in payees:
-        for name in values.measures:
-            for period in periods:
-                results.measures.append(
-                    {
-                        "plan": plan.plan_id,
-                        "payee_id": payee.id,
-                        "payee": payee.external_id,
-                        "period": period.name,
-                        "measure": name,
-                        "value": values.value(name, payee.id, period, ctx.period),
-                    }
-                )
+    plan_id, paid, value = plan.plan_id, ctx.period, values.value
+    results.measures.extend(
+        {
+            "plan": plan_id,
+            "payee_id": payee.id,
+            "payee": payee.external_id,
+            "period": period.name,
+            "measure": name,
+            "value": value(name, payee.id, period, paid),
+        }
+        for payee in payees
+        for name in values.measures
+        for period in periods
+    )
     external = {p.id: p.external_id for p in payees}
     window = {m.name for m in ctx.months_to_date()}  # originals of returns may fall before it
+    version, no_counts = plan.version, dict[str, int]()
     for (name, payee_id), months in values.by_month.items():
-        counts = values.counts.get((name, payee_id), {})
-        for month, value in months.items():
-            if month not in window:
-                continue
-            results.monthly.append(
-                {
-                    "plan": plan.plan_id,
-                    "version": plan.version,
-                    "payee_id": payee_id,
-                    "payee": external.get(payee_id),
-                    "month": month,
-                    "measure": name,
-                    "value": value,
-                    "credits": counts.get(month, 0),
-                }
-            )
+        counts = values.counts.get((name, payee_id), no_counts)
+        payee = external.get(payee_id)
+        results.monthly.extend(
+            {
+                "plan": plan_id,
+                "version": version,
+                "payee_id": payee_id,
+                "payee": payee,
+                "month": month,
+                "measure": name,
+                "value": amount,
+                "credits": counts.get(month, 0),
+            }
+            for month, amount in months.items()
+            if month in window
+        )
 
 
 def _measured_periods(ctx: RunContext, plan: PlanDocument) -> list[Any]:
