@@ -24,6 +24,7 @@ import importlib
 import json
 import os
 import resource
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -306,6 +307,9 @@ def main() -> None:
     parser.add_argument("--generate", action="store_true", help="(re)write the company's Parquet files first")
     parser.add_argument("--timeout", type=float, default=900, help="seconds the engine may take (default 900)")
     parser.add_argument("--max-memory", type=float, default=16, help="GiB the engine may hold (default 16)")
+    parser.add_argument(
+        "--repeat", type=int, default=1, help="run floor and engine this many times, alternating; report the median"
+    )
     parser.add_argument("--child", choices=["engine", "floor"], help=argparse.SUPPRESS)
     parser.add_argument("--folder", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--result", type=Path, help=argparse.SUPPRESS)
@@ -327,11 +331,17 @@ def main() -> None:
 
     with tempfile.TemporaryDirectory() as tmp:
         floor_result, engine_result = Path(tmp) / "floor.parquet", Path(tmp) / "engine.parquet"
-        floor = child("floor", folder, args.month, floor_result, args.timeout, args.max_memory)
-        engine = child("engine", folder, args.month, engine_result, args.timeout, args.max_memory)
-        report(args.scale, rows, args.month, engine, floor)
-        if engine and floor:
-            compare(engine_result, floor_result)
+        ratios = []
+        for _ in range(max(args.repeat, 1)):
+            floor = child("floor", folder, args.month, floor_result, args.timeout, args.max_memory)
+            engine = child("engine", folder, args.month, engine_result, args.timeout, args.max_memory)
+            report(args.scale, rows, args.month, engine, floor)
+            if engine and floor:
+                compare(engine_result, floor_result)
+                ratios.append(engine["total"] / floor["total"])
+        if len(ratios) > 1:
+            shown = ", ".join(f"{r:.2f}" for r in ratios)
+            print(f"\nengine / floor in {len(ratios)} runs: {shown}; median {statistics.median(ratios):.2f}")
         print(
             f"machine: {_cores()} cores; each side ran in its own process (peak = that process's max RSS); "
             "the floor's time includes reading Parquet, the engine's run_pipeline time does not"
