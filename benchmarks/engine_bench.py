@@ -138,6 +138,7 @@ def run_engine(folder: Path, month: str, result: Path, limit: int | None = None)
     started = time.perf_counter()
     results = run_pipeline(ctx, Inputs(tables))
     total = time.perf_counter() - started
+    peak = peak_bytes()  # before the digests and the result file below
     sampler.done.set()
     commission: dict[int, Decimal] = {}
     totals: dict[str, Decimal] = {}
@@ -160,7 +161,7 @@ def run_engine(folder: Path, month: str, result: Path, limit: int | None = None)
         "load_peak": load_peak,
         "timings": {k.split(": ", 1)[-1]: v for k, v in results.timings.items()},
         "total": total,
-        "peak": peak_bytes(),
+        "peak": peak,
         "credits": results.credit_count,
         "earnings": len(results.earnings),
         "issues": len(ctx.issues),

@@ -272,9 +272,15 @@ INPUT_TABLES = (
 )  # fmt: skip
 
 
-def _report_missing_fx(ctx: RunContext, plan: PlanInForce, classified: Any) -> None:
-    lacking = classified.filter(classified.fx_rate.isnull())
-    missing = fetch(ctx.con, lacking.select("external_id", "currency", "date").order_by(["date", "external_id"]))
+def _report_missing_fx(ctx: RunContext, plan: PlanInForce, classified: Any, t: dict[str, Any]) -> None:
+    """An issue for each line without an FX rate. The held lines carry ids only; the few lacking a rate get
+    their external id and currency from the transactions (not read at all when every line has a rate)."""
+    lacking = fetch(ctx.con, classified.filter(classified.fx_rate.isnull()).select("id"))
+    if not lacking.num_rows:
+        return
+    tx = t["transactions"]
+    named = tx.filter(tx.id.isin(lacking["id"].to_pylist()))
+    missing = fetch(ctx.con, named.select("external_id", "currency", "date").order_by(["date", "external_id"]))
     for tx, currency, day in zip(*(missing[c].to_pylist() for c in ("external_id", "currency", "date")), strict=True):
         ctx.issue(
             "classify", tx, f"no FX rate from {currency} to {plan.document.currency} on or before {day}; not credited"
@@ -301,8 +307,8 @@ def _stored_credits(con: Any, credits: Any, t: dict[str, Any], month: Period) ->
     view = mine.select(
         **{name: mine[column] for name, column in STORED_CREDIT_COLUMNS.items()}, **{f: mine[f] for f in flags}
     ).order_by(["payee", "transaction", "role", "level"])
-    table = fetch(con, view).combine_chunks()
-    names = [pc.if_else(table[f], pa.scalar(f[4:]), pa.scalar(None, pa.string())).combine_chunks() for f in flags]
+    table = fetch(con, view)  # kept in the batches it came in: one copy of the month's credits, not two
+    names = [pc.if_else(table[f], pa.scalar(f[4:]), pa.scalar(None, pa.string())) for f in flags]
     if not names:
         joined = pa.nulls(table.num_rows, pa.string())
     elif len(names) == 1:
@@ -322,9 +328,11 @@ def plan_credits(ctx: RunContext, plan: PlanInForce, t: dict[str, Any], hold: bo
     wanted = frozenset(name.replace(".", "__") for name in names_used(plan.document))
     classified = classify(ctx, plan, t, attributes, with_list_amount="list_amount" in extras)
     if hold:
-        keep = LINE_COLUMNS | wanted | set(EXTRA_LINE_COLUMNS.values()) | {"external_id", "currency", "fx_rate"}
+        # Held: the columns crediting reads, not the external id and currency (two strings per line, a fifth
+        # of the table) that only the report of lines without an FX rate needs.
+        keep = LINE_COLUMNS | wanted | set(EXTRA_LINE_COLUMNS.values()) | {"fx_rate"}
         classified = materialize(ctx.con, classified.select(*[c for c in classified.columns if c in keep]))
-        _report_missing_fx(ctx, plan, classified)
+        _report_missing_fx(ctx, plan, classified, t)
     credits, bad_splits = credit(ctx, plan, t, classified, attributes, extras, wanted, hold=hold)
     if hold:
         _report_bad_splits(ctx, t, bad_splits)
