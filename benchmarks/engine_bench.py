@@ -24,6 +24,7 @@ import importlib
 import json
 import os
 import resource
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -137,6 +138,7 @@ def run_engine(folder: Path, month: str, result: Path, limit: int | None = None)
     started = time.perf_counter()
     results = run_pipeline(ctx, Inputs(tables))
     total = time.perf_counter() - started
+    peak = peak_bytes()  # before the digests and the result file below
     sampler.done.set()
     commission: dict[int, Decimal] = {}
     totals: dict[str, Decimal] = {}
@@ -154,16 +156,55 @@ def run_engine(folder: Path, month: str, result: Path, limit: int | None = None)
         result,
     )
     return {
+        "digests": digests(results),
         "load": load,
         "load_peak": load_peak,
         "timings": {k.split(": ", 1)[-1]: v for k, v in results.timings.items()},
         "total": total,
-        "peak": peak_bytes(),
+        "peak": peak,
         "credits": results.credit_count,
         "earnings": len(results.earnings),
         "issues": len(ctx.issues),
         "component_totals": {k: str(v) for k, v in totals.items()},
     }
+
+
+def digests(results: Any) -> dict[str, str]:
+    """SHA-256 digests of what a run produced, to check that a change to the engine leaves results identical:
+    every earning with its trace (JSON with sorted keys), the measure values, the monthly measures, and the
+    paid month's credits (Arrow IPC of the table sorted by every column)."""
+    import hashlib
+
+    import pyarrow as pa
+
+    def digest(lines: list[str]) -> str:
+        h = hashlib.sha256()
+        for line in sorted(lines):
+            h.update(line.encode())
+            h.update(b"\n")
+        return h.hexdigest()[:16]
+
+    def row(value: Any) -> str:
+        return json.dumps(value, sort_keys=True, default=str)
+
+    earnings = [
+        row([e.plan, e.payee, e.period, e.component, e.measure_period, e.base, e.quota, e.attainment, e.rate,
+             e.amount, e.cut, e.currency, e.trace])
+        for e in results.earnings
+    ]  # fmt: skip
+    found = {
+        "earnings": digest(earnings),
+        "measures": digest([row(m) for m in results.measures]),
+        "monthly": digest([row(m) for m in results.monthly]),
+    }
+    credits = results.credits
+    if credits is not None:
+        ordered = credits.sort_by([(c, "ascending") for c in credits.column_names]).combine_chunks()
+        sink = pa.BufferOutputStream()
+        with pa.ipc.new_stream(sink, ordered.schema) as writer:
+            writer.write_table(ordered)
+        found["credits"] = hashlib.sha256(sink.getvalue().to_pybytes()).hexdigest()[:16]
+    return found
 
 
 # --- the floor (child process) ----------------------------------------------------------------------
@@ -245,6 +286,7 @@ def report(scale: str, rows: int, month: str, engine: dict[str, Any] | None, flo
         line("engine: run_pipeline total", engine["total"], engine["peak"])
         counts = f"{engine['credits']:,} credits, {engine['earnings']:,} earnings, {engine['issues']:,} issues"
         print(f"\nengine output: {counts}; totals {engine['component_totals']}")
+        print("digests: " + ", ".join(f"{k} {v}" for k, v in engine["digests"].items()))
 
 
 def compare(engine_result: Path, floor_result: Path) -> None:
@@ -266,6 +308,9 @@ def main() -> None:
     parser.add_argument("--generate", action="store_true", help="(re)write the company's Parquet files first")
     parser.add_argument("--timeout", type=float, default=900, help="seconds the engine may take (default 900)")
     parser.add_argument("--max-memory", type=float, default=16, help="GiB the engine may hold (default 16)")
+    parser.add_argument(
+        "--repeat", type=int, default=1, help="run floor and engine this many times, alternating; report the median"
+    )
     parser.add_argument("--child", choices=["engine", "floor"], help=argparse.SUPPRESS)
     parser.add_argument("--folder", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--result", type=Path, help=argparse.SUPPRESS)
@@ -287,11 +332,17 @@ def main() -> None:
 
     with tempfile.TemporaryDirectory() as tmp:
         floor_result, engine_result = Path(tmp) / "floor.parquet", Path(tmp) / "engine.parquet"
-        floor = child("floor", folder, args.month, floor_result, args.timeout, args.max_memory)
-        engine = child("engine", folder, args.month, engine_result, args.timeout, args.max_memory)
-        report(args.scale, rows, args.month, engine, floor)
-        if engine and floor:
-            compare(engine_result, floor_result)
+        ratios = []
+        for _ in range(max(args.repeat, 1)):
+            floor = child("floor", folder, args.month, floor_result, args.timeout, args.max_memory)
+            engine = child("engine", folder, args.month, engine_result, args.timeout, args.max_memory)
+            report(args.scale, rows, args.month, engine, floor)
+            if engine and floor:
+                compare(engine_result, floor_result)
+                ratios.append(engine["total"] / floor["total"])
+        if len(ratios) > 1:
+            shown = ", ".join(f"{r:.2f}" for r in ratios)
+            print(f"\nengine / floor in {len(ratios)} runs: {shown}; median {statistics.median(ratios):.2f}")
         print(
             f"machine: {_cores()} cores; each side ran in its own process (peak = that process's max RSS); "
             "the floor's time includes reading Parquet, the engine's run_pipeline time does not"

@@ -7,6 +7,7 @@ from decimal import Decimal
 from itertools import pairwise
 
 import ibis
+import pyarrow as pa
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -122,3 +123,24 @@ def test_split_credits_sum_to_the_transaction_and_roll_up_whole(data: list[tuple
     by_payee = {e.payee: e.amount for e in results.earnings}
     assert by_payee[f"P{MANAGER}"] == Decimal(0)  # the plan measures direct credit only
     assert abs(sum(by_payee.values()) - total * Decimal("0.1")) <= Decimal("0.005") * PAYEES
+
+
+def test_a_line_without_an_fx_rate_is_reported_by_its_transaction_and_not_credited() -> None:
+    """The held lines carry ids only: the issue still names the transaction, its currency and its date."""
+    periods = fiscal_periods(2025, 1)
+    month = next(p for p in periods if p.name == "FY2025-M03")
+    ctx = RunContext(period=month, periods=periods, plans=[PlanInForce("p", 1, PLAN)], con=ibis.duckdb.connect())
+    inputs = _inputs([(Decimal("100"), [Decimal("0.5"), Decimal("0.5")]), (Decimal("200"), [Decimal(1)])])
+    tx = inputs.get("transactions")
+    inputs = inp.Inputs(
+        {**{n: inputs.get(n) for n in ("products", "accounts", "payees", "splits", "reporting_lines",
+                                       "plan_assignments")},
+         "transactions": tx.set_column(tx.schema.get_field_index("currency"), "currency",
+                                       pa.array(["USD", "EUR"], pa.string()))}
+    )  # fmt: skip
+    results = run_pipeline(ctx, inputs)
+    assert [(i.source, i.column, i.reason) for i in ctx.issues] == [
+        ("classify", "T2", "no FX rate from EUR to USD on or before 2025-03-10; not credited")
+    ]
+    assert results.credits is not None
+    assert {c["transaction"] for c in results.credits.to_pylist()} == {"T1"}

@@ -36,7 +36,7 @@ from openspm.calc.rules.quotas import presence_fraction, ramp_factor, seasonal_s
 from openspm.calc.rules.tiers import Band, apply_tiers, bands_from_tiers
 from openspm.calc.rules.true_up import increment
 from openspm.calc.stages.measure import MeasureValues, spif_keys
-from openspm.core.money import round_money, to_text
+from openspm.core.money import ROUNDING_MODES, to_text
 from openspm.core.period import Period, PeriodKind
 from openspm.plan.expr import evaluate, parse
 from openspm.plan.models import (
@@ -200,6 +200,31 @@ class Evaluator:
         self._envs: dict[tuple[int, str, str], PeriodEnv] = {}
         self._shares: dict[tuple[str, int], tuple[Decimal, Decimal]] = {}
         self._band_cache: dict[tuple[str, Decimal], list[Band]] = {}
+        self._quantum = Decimal(1).scaleb(-self.rounding.scale)
+        self._rounding_mode = ROUNDING_MODES[self.rounding.mode]
+        self._month_facts: dict[str, tuple[str, str, int]] = {}
+        self._months_in: dict[tuple[str, str], set[str]] = {}
+        self._periods: dict[tuple[str, str], Period] = {}
+
+    def _round(self, value: Decimal) -> Decimal:
+        """`round_money` at the plan's scale and mode (its quantum and mode looked up once)."""
+        return value.quantize(self._quantum, rounding=self._rounding_mode)
+
+    def _period_of(self, c: Component, month: Period) -> Period:
+        """The component's measurement period that contains `month` (looked up once per component and month)."""
+        key = (c.name, month.name)
+        found = self._periods.get(key)
+        if found is None:
+            found = self._periods[key] = self.ctx.containing(month.start, _kind(c.period.value))
+        return found
+
+    def _months_to(self, period: Period, through: Period) -> set[str]:
+        """The names of `period`'s months up to `through` (built once per pair; never changed by callers)."""
+        key = (period.name, through.name)
+        found = self._months_in.get(key)
+        if found is None:
+            found = self._months_in[key] = {m.name for m in self.ctx.months_of(period) if m.start <= through.start}
+        return found
 
     # --- quotas ------------------------------------------------------------------------
 
@@ -211,10 +236,9 @@ class Evaluator:
         if direct is not None:
             base = direct
         else:
-            quarter = self.ctx.containing(month.start, PeriodKind.QUARTER)
-            index = self.ctx.month_index(month)
-            q_amount = quotas.get((payee.id, measure, quarter.name))
-            y_amount = quotas.get((payee.id, measure, self.ctx.containing(month.start, PeriodKind.YEAR).name))
+            quarter, year, index = self._facts_of(month)
+            q_amount = quotas.get((payee.id, measure, quarter))
+            y_amount = quotas.get((payee.id, measure, year))
             month_share, quarter_share = self._shares_of(measure, weights, index)
             if q_amount is not None:
                 base = q_amount * month_share / quarter_share if quarter_share else ZERO
@@ -230,6 +254,15 @@ class Evaluator:
             if rule.ramp:
                 base *= ramp_factor(rule.ramp, payee.hire_date, month.start)
         return base
+
+    def _facts_of(self, month: Period) -> tuple[str, str, int]:
+        """A month's quarter and year (their names) and its index in the year (looked up once per month)."""
+        found = self._month_facts.get(month.name)
+        if found is None:
+            quarter = self.ctx.containing(month.start, PeriodKind.QUARTER).name
+            year = self.ctx.containing(month.start, PeriodKind.YEAR).name
+            found = self._month_facts[month.name] = (quarter, year, self.ctx.month_index(month))
+        return found
 
     def _shares_of(self, measure: str, weights: list[Decimal] | None, index: int) -> tuple[Decimal, Decimal]:
         """A month's share of the year's quota and its quarter's share, under the measure's seasonality
@@ -260,7 +293,7 @@ class Evaluator:
             # Days employed over the days of the whole period: 59 of Q1's 90 days → 59/90.
             hire, leave = payee.hire_date, payee.termination_date
             total *= presence_fraction(period.start, period.end, hire, leave, Proration.DAYS)
-        return round_money(total, self.rounding.scale, self.rounding.mode)
+        return self._round(total)
 
     # --- expressions ---------------------------------------------------------------------
 
@@ -290,7 +323,7 @@ class Evaluator:
 
     def raw(self, c: Component, payee: PayeeFacts, period: Period, through: Period, env: PeriodEnv) -> dict[str, Any]:
         """The earning before multipliers, gate and cap, with its arithmetic."""
-        months = {m.name for m in self.ctx.months_of(period) if m.start <= through.start}
+        months = self._months_to(period, through)
         if isinstance(c, (FlatRate, TieredRate, Override)):
             base = self.measures.value(c.measure, payee.id, period, through)
             quota = self.quota(payee, c.measure, period)
@@ -491,8 +524,8 @@ class Evaluator:
             amount = capped.amount
             out["cap"] = {"limit": limit, "per": c.cap.per.value, "already_paid": paid_in_year, "cut": cut}
         out["unrounded"] = amount
-        out["amount"] = round_money(amount, self.rounding.scale, self.rounding.mode)
-        out["cut"] = round_money(cut, self.rounding.scale, self.rounding.mode)
+        out["amount"] = self._round(amount)
+        out["cut"] = self._round(cut)
         return out
 
     # --- months ------------------------------------------------------------------------------
@@ -501,27 +534,35 @@ class Evaluator:
         """Earnings paid in `through` (evaluating earlier months of the year for year caps and true-ups)."""
         result: list[Earning] = []
         months = self.ctx.months_to_date() if through == self.ctx.period else [through]
+        # Per component, once: the months to evaluate with their measurement period (a month of a component
+        # paid at the period's end is skipped unless it ends the period), and the period of `through`.
+        schedules = []
+        for c in self.doc.components:
+            steps = []
+            for month in self._months_needed(c, months, through):
+                period = self._period_of(c, month)
+                if c.payout.timing == "end" and month.end != period.end:
+                    continue
+                steps.append((month, period, month.name == through.name))
+            schedules.append((c, steps, self._period_of(c, through), c.payout.timing == "true_up"))
         for payee in self.data.payees:
-            for c in self.doc.components:
+            assigned_from = payee.assigned_from
+            for c, steps, through_period, true_up in schedules:
                 if c.eligible and not evaluate(parse(c.eligible), self.env(payee, through, through)):
-                    period = self.ctx.containing(through.start, _kind(c.period.value))
-                    if c.payout.timing == "true_up" or through.end == period.end:
+                    if true_up or through.end == through_period.end:
                         ineligible = {"eligible": False, "condition": c.eligible, "amount": ZERO, "cut": ZERO}
-                        result.append(self._earning(c, payee, period, through, ineligible, ZERO))
+                        result.append(self._earning(c, payee, through_period, through, ineligible, ZERO))
                     continue
                 paid_in_year = ZERO
                 carried = ZERO
                 earned_in_period: dict[str, Decimal] = {}
-                for month in self._months_needed(c, months, through):
-                    period = self.ctx.containing(month.start, _kind(c.period.value))
-                    if c.payout.timing == "end" and month.end != period.end:
-                        continue
-                    if payee.assigned_from is not None and month.end <= payee.assigned_from:
+                for month, period, paid_now in steps:
+                    if assigned_from is not None and month.end <= assigned_from:
                         continue  # not on the plan yet: nothing was earned under it
-                    self.reporting = month == through
+                    self.reporting = paid_now
                     out = self.evaluate(c, payee, period, month, paid_in_year)
                     to_date: Decimal = out["amount"]
-                    if c.payout.timing == "true_up":
+                    if true_up:
                         before = earned_in_period.get(period.name, ZERO)
                         pay, carried = increment(to_date, before, carried, c.payout.negative)
                         earned_in_period[period.name] = to_date
@@ -529,7 +570,7 @@ class Evaluator:
                     else:
                         pay = to_date
                     paid_in_year += pay
-                    if month == through:
+                    if paid_now:
                         result.append(self._earning(c, payee, period, month, out, pay))
         return result
 
@@ -602,7 +643,18 @@ def _jsonable(value: Any) -> Any:
     if kind is Decimal:
         return "0" if not value else format(value.normalize(), "f")
     if kind is dict:
-        return {k: _jsonable(v) for k, v in value.items() if k != "env"}
+        out = {}
+        for k, v in value.items():  # the leaves inline: most values of a trace are decimals and text
+            leaf = type(v)
+            if k == "env":
+                continue
+            if leaf is Decimal:
+                out[k] = "0" if not v else format(v.normalize(), "f")
+            elif leaf is str or v is None:
+                out[k] = v
+            else:
+                out[k] = _jsonable(v)
+        return out
     if kind is str or kind is int or kind is bool or value is None:
         return value
     if kind is list or kind is tuple:

@@ -178,12 +178,13 @@ class MeasureValues:
         default_factory=dict
     )  # (measure, payee) → month → value
     counts: dict[tuple[str, int], dict[str, int]] = field(default_factory=dict)  # (measure, payee) → month → credits
-    _windows: dict[tuple[str, str, str], list[Period]] = field(default_factory=dict)
+    _windows: dict[tuple[Accumulation, str, str], list[Period]] = field(default_factory=dict)
     _values: dict[tuple[str, int, str, str], Decimal] = field(default_factory=dict)
+    _names: dict[tuple[Accumulation, str, str], list[str]] = field(default_factory=dict)
 
     def window(self, measure: Measure, period: Period, through: Period) -> list[Period]:
         """The months a measure sums over for `period`, up to month `through` (computed once per triple)."""
-        key = (measure.accumulate.value, period.name, through.name)
+        key = (measure.accumulate, period.name, through.name)
         found = self._windows.get(key)
         if found is None:
             found = self._windows[key] = self._window(measure, period, through)
@@ -218,11 +219,19 @@ class MeasureValues:
         if not months:
             return ZERO
         total = ZERO
-        for month in self.window(measure, period, through):
-            value = months.get(month.name)
+        for month in self._window_names(measure, period, through):
+            value = months.get(month)
             if value is not None:
                 total += value
         return total
+
+    def _window_names(self, measure: Measure, period: Period, through: Period) -> list[str]:
+        """The names of `window`'s months (computed once per window)."""
+        key = (measure.accumulate, period.name, through.name)
+        found = self._names.get(key)
+        if found is None:
+            found = self._names[key] = [m.name for m in self.window(measure, period, through)]
+        return found
 
     def rows(self, payee_ids: list[int], period: Period, through: Period) -> list[tuple[int, str, Decimal]]:
         """(payee, measure, value) of every measure for `period` to `through`."""
