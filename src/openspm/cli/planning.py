@@ -233,7 +233,10 @@ def score_command(
     from openspm.planning.segmentation import score_potential
 
     with user_errors():
-        day = parse_date(as_of) if as_of else None
+        try:
+            day = parse_date(as_of) if as_of else None
+        except ValueError:
+            raise InvalidInput(f"--as-of {as_of!r}: not a date (expected YYYY-MM-DD)") from None
         report = score_potential(open_store(), actor(), months=months, as_of=day, currency=currency, dry_run=dry_run)
     start, end = report.window
     typer.echo(

@@ -18,6 +18,8 @@ from sqlalchemy.orm import Session
 from openspm.access import planning as access
 from openspm.access.errors import Forbidden
 from openspm.access.principal import Principal
+from openspm.access.territory_map import territory_map_for
+from openspm.core.dates import parse_date
 from openspm.core.errors import InvalidInput, OpenSpmError
 from openspm.planning.quotas import QuotaParams
 from openspm.store import models as m
@@ -184,3 +186,14 @@ def act(
             raise
         return _detail(request, principal, scenario_id, status_code=exc.http_status, error=str(exc))
     return RedirectResponse(f"/planning/quotas/{scenario_id}?" + urlencode({"done": done}), status_code=303)
+
+
+@router.get("/territories", response_class=HTMLResponse)
+def territory_map(request: Request, on: str | None = None, principal: Principal = Depends(page_principal)) -> Response:
+    """Accounts on a map coloured by territory, each territory's totals and the coverage gaps, as of a day."""
+    try:
+        day = parse_date(on) if on else None
+    except ValueError:
+        raise InvalidInput(f"on {on!r}: not a date (expected YYYY-MM-DD)") from None
+    data = territory_map_for(engine_of(request), principal, day)
+    return render(request, "planning_territories.html", principal, help_anchor="territory-map", t=data)
