@@ -93,3 +93,21 @@ def hiring_plan(
         short = max(required[month] - capacity, Decimal(0))
         plan.append(CapacityMonth(month, required[month], capacity, arrivals[month], opened, short))
     return plan
+
+
+def monthly_targets(months: int, per_month: Decimal | None, targets: Sequence[Decimal]) -> list[Decimal]:
+    """The plan's monthly targets: the list given, or `per_month` repeated `months` times (1 to 120 months)."""
+    if bool(per_month is not None) == bool(targets):
+        raise InvalidInput("give either one target per month for every month, or a list of monthly targets")
+    values = list(targets) if targets else [per_month or Decimal(0)] * months
+    if not 1 <= len(values) <= 120:
+        raise InvalidInput(f"a capacity plan covers 1 to 120 months, not {len(values)}")
+    if any(v < 0 for v in values):
+        raise InvalidInput("monthly targets must not be negative")
+    return values
+
+
+def check_ramp(ramp: Sequence[Decimal]) -> None:
+    """Ramp factors are fractions of a ramped payee's productivity, each in [0, 1]."""
+    if len(ramp) > 36 or any(not Decimal(0) <= f <= Decimal(1) for f in ramp):
+        raise InvalidInput("ramp factors are fractions between 0 and 1 per tenure month (at most 36), e.g. 0.25,0.5")
