@@ -290,19 +290,19 @@ def _manager_lines(
     factor: Decimal,
     presence: dict[int, Decimal],
     previous: dict[int, Decimal],
+    scale: int,
 ) -> list[QuotaLine]:
     """Bottom-up roll-up: each manager's quarter quota = Σ of their direct reports' quarter quotas × `factor`.
 
     `reps` are the reps' lines by payee id. A direct report with a line contributes its quota (a rep's, or a
     manager's already rolled up: two levels up the reps' quotas count × factor², so each level over-assigns by
     `factor`); a direct report without a line (someone outside the draft) passes their own team's total up
-    unchanged. Each quarter is rounded half up to the units of the reps' quarters; the year is the sum of the
+    unchanged. Each quarter is rounded half up to `scale` places (the reps' units); the year is the sum of the
     rounded quarters. A manager with nobody under them who carries a quota gets no line. Teams are the reporting
     lines on the year's first day.
     """
     manager_ids = {x.id for x in managers}
-    exponents = [v.as_tuple().exponent for line in reps.values() for v in line.quarters.values()]
-    quantum = Decimal(1).scaleb(max((e for e in exponents if isinstance(e, int)), default=0))
+    quantum = Decimal(1).scaleb(-scale)
     rolled: dict[int, tuple[dict[str, Decimal], int]] = {}  # manager id → (quarters, level)
 
     def team(node: int, seen: frozenset[int]) -> tuple[dict[str, Decimal], int]:
@@ -469,7 +469,7 @@ def draft_quotas(engine: Engine, params: QuotaParams, *, name: str, actor: str) 
         if params.managers_over is not None:
             rep_lines = {p.id: line for p, line in zip(payees, lines, strict=True)}
             presences = {x.id: _presence(x, months) for x in managers}
-            lines += _manager_lines(managers, rep_lines, reports, params.managers_over, presences, prior)
+            lines += _manager_lines(managers, rep_lines, reports, params.managers_over, presences, prior, params.scale)
         last_attainment = [history[i] / prior[i] for i in ids if i in history and prior.get(i)]
         fairness = _fairness(lines, last_attainment, params)
         row = m.PlanningScenario(
