@@ -82,7 +82,7 @@ def test_the_capacity_page_by_role(company: Engine) -> None:
     assert page.status_code == 200, page.text
     rows = re.findall(r"<tr(?: class=\"short\")?><td class=\"num\">(\d+)</td>", page.text)
     assert rows == ["0", "1", "2", "3", "4", "5"]
-    assert "12 in seat" in page.text and "short in months 0, 1" in page.text  # hires open in month 0, start in 2
+    assert "12 in seat" in page.text and "short in months 0, 1, 2, 3" in page.text
     for email in ("admin@x.io", "finance@x.io", "m@x.io"):
         assert signed_in(company, email).get("/planning/capacity").status_code == 200
     assert signed_in(company, "a1@x.io").get("/planning/capacity").status_code == 403
@@ -105,7 +105,10 @@ def test_the_cli_capacity_plan_and_rollup(company: Engine, monkeypatch: pytest.M
     assert plan["in_seat"] == [int(x) for x in CAPACITY["tenures"].split(",")] and len(plan["months"]) == 6
     opened, arriving = plan["months"][0]["open_requisitions"], plan["months"][2]["arriving"]
     assert opened == arriving > 0 and sum(m["arriving"] for m in plan["months"]) == arriving  # 2 months' lead
-    assert Decimal(plan["months"][0]["short"]) > 0 and Decimal(plan["months"][2]["short"]) == 0
+    # a hire ramps 3 months: month 5 is the first a hire opened now can reach ramped; earlier months are not filled
+    # with four times the heads at a quarter's productivity (month 4 is covered by the hires at three quarters)
+    assert [Decimal(m["short"]) > 0 for m in plan["months"]] == [True] * 4 + [False] * 2
+    assert Decimal(plan["months"][2]["short"]) < Decimal(plan["months"][1]["short"])  # the hires soften it
     store = runner.invoke(app, [*args, "--in-seat-from-store", "--plan", "ae", "--on", "2026-01-01"])
     assert store.exit_code == 0, store.output
     assert json.loads(store.output)["in_seat"] == [72, 72, 120]  # A1, A2 hired January 2020; M without a hire date

@@ -307,7 +307,7 @@ def capacity_plan_command(
     short = [str(r.month) for r in rows if r.short]
     typer.echo(
         f"{len(seats)} in seat; {hires} hires; "
-        + (f"short in months {', '.join(short)} (no hire can arrive in time)" if short else "no month short")
+        + (f"short in months {', '.join(short)} (no hire can be ramped in time)" if short else "no month short")
     )
 
 

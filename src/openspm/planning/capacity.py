@@ -9,7 +9,9 @@ they arrive) counts `survival × ramp factor`, where survival after k months is 
 ramp factor of tenure month k is `ramp[k]` (1 after the ramp). When a month's required capacity is not met, the
 plan hires enough people arriving early enough to be ramped by that month (never earlier than the first month a
 requisition opened now can fill, `lead_months` from the start), and says in which month each requisition must be
-opened. Capacities are expectations, exact Decimal; hires are whole people.
+opened. A month no hire can reach fully ramped stays short (the hires for later months soften it as they ramp):
+filling it with people at a quarter of their productivity would take four times the heads and over-staff every
+month after. Capacities are expectations, exact Decimal; hires are whole people.
 """
 
 from __future__ import annotations
@@ -80,8 +82,8 @@ def hiring_plan(
 
     for month in range(len(targets)):
         gap = required[month] - expected(month)
-        arrive = max(lead_months, month - len(ramp))
-        if gap <= 0 or arrive > month:  # covered, or no hire can start in time
+        arrive = month - len(ramp)
+        if gap <= 0 or arrive < lead_months:  # covered, or no hire can be ramped by then: the month stays short
             continue
         each = contribution(0, month - arrive)
         hires = int((gap / each).to_integral_value(rounding=ROUND_CEILING))
