@@ -9,7 +9,7 @@ from openspm.cli.accounting import accounting_app
 from openspm.cli.disputes import dispute_app
 from openspm.cli.exports import export_app
 from openspm.cli.jobs import job_app
-from openspm.cli.planning import accounts_app, capacity_command, quota_app
+from openspm.cli.planning import accounts_app, capacity_app, quota_app
 from openspm.cli.statements import statement_command, statements_command
 from openspm.cli.territory import territory_app
 from openspm.cli.users import token_app, user_app
@@ -42,7 +42,7 @@ app.add_typer(close.adjust_app, name="adjust")
 app.add_typer(close.hold_app, name="hold")
 app.add_typer(quota_app, name="quota")
 app.add_typer(accounts_app, name="accounts")
-app.command("capacity")(capacity_command)
+app.add_typer(capacity_app, name="capacity")
 app.command("payments")(close.payments_command)
 calc.plan_app.command("accept")(close.accept_command)
 app.command("statement")(statement_command)

@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 from dataclasses import asdict
+from datetime import date
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 from rich.table import Table
 
 from openspm.cli.common import actor, open_store, print_json, stdout, user_errors
 from openspm.core.errors import InvalidInput
+
+if TYPE_CHECKING:
+    from openspm.planning.quotas import QuotaLine
 
 quota_app = typer.Typer(help="Quota planning: drafts with a fairness check, review, publish.", no_args_is_help=True)
 
@@ -25,6 +30,21 @@ def _decimal(text: str, what: str) -> Decimal:
     return value
 
 
+def _decimals(text: str | None, what: str) -> tuple[Decimal, ...]:
+    """`0.25,0.5,0.75` → a tuple of decimals (empty for none)."""
+    return tuple(_decimal(x, what) for x in text.split(",")) if text and text.strip() else ()
+
+
+def _ramp_or_level(line: QuotaLine) -> str:
+    """`level 2` for a rolled-up manager, `ramp Q2 0.5 …` for a ramped new hire, else empty."""
+    if line.level is not None:
+        return f"level {line.level}"
+    return " ".join(
+        f"{q[-2:]} {f.normalize():f}" if f == f.quantize(Decimal("0.01")) else f"{q[-2:]} {f:.2f}"
+        for q, f in line.ramp.items()
+    )
+
+
 def _show(draft_id: int, as_json: bool) -> None:
     from openspm.planning.quotas import quota_draft
 
@@ -33,7 +53,9 @@ def _show(draft_id: int, as_json: bool) -> None:
         print_json(asdict(draft))
         return
     quarters = sorted({q for line in draft.lines for q in line.quarters})
-    table = Table("payee", "name", "potential", "last year", "last quota", "weight", "quota", *quarters, "capped")
+    table = Table(
+        "payee", "name", "potential", "last year", "last quota", "weight", "quota", *quarters, "capped", "ramp/level"
+    )
     for x in draft.lines:
         table.add_row(
             x.payee,
@@ -45,6 +67,7 @@ def _show(draft_id: int, as_json: bool) -> None:
             f"{x.annual:,}",
             *[f"{x.quarters[q]:,}" if q in x.quarters else "" for q in quarters],
             x.capped or "",
+            _ramp_or_level(x),
         )
     stdout.print(table)
     stdout.print(
@@ -78,11 +101,18 @@ def plan_command(
     max_change: str | None = typer.Option(None, "--max-change", help="Cap on the change from last year, e.g. 0.3"),
     seasonality: str | None = typer.Option(None, "--seasonality", help="4 quarter weights, e.g. 20,25,25,30"),
     scale: int = typer.Option(0, "--scale", help="Decimal places of the quotas"),
+    ramp: str | None = typer.Option(None, "--ramp", help="New-hire factors by tenure month, e.g. 0.25,0.5,0.75"),
+    managers_over: str | None = typer.Option(
+        None, "--managers-over", help="Give managers their team's quotas × this per level, e.g. 1.05"
+    ),
+    managers_plan: str | None = typer.Option(
+        None, "--managers-plan", help="The managers' plan (default: the managers among --plan's payees)"
+    ),
     name: str | None = typer.Option(None, "--name", help="A name for the draft"),
     as_json: bool = typer.Option(False, "--json"),
 ) -> None:
     """Make a quota draft: street quota split by blended potential and history, capped change, quarters by
-    seasonality, and the fairness check (expected share at quota)."""
+    seasonality (new hires ramped), managers rolled up with --managers-over, and the fairness check."""
     from openspm.planning.quotas import QuotaParams, draft_quotas
 
     with user_errors():
@@ -97,6 +127,9 @@ def plan_command(
             max_change=_decimal(max_change, "max-change") if max_change else None,
             seasonality=tuple(_decimal(w, "seasonality") for w in seasonality.split(",")) if seasonality else (),
             scale=scale,
+            ramp=_decimals(ramp, "ramp"),
+            managers_over=_decimal(managers_over, "managers-over") if managers_over else None,
+            managers_plan=managers_plan,
         )
         draft = draft_quotas(open_store(), params, name=name or f"{year} {plan} {measure}", actor=actor())
         _show(draft.id, as_json)
@@ -168,9 +201,17 @@ def publish_command(
         typer.echo(f"quota scenario {scenario}: published {written} quota rows")
 
 
+capacity_app = typer.Typer(
+    help="Capacity: payees needed for a target (no subcommand), or a monthly hiring plan (`plan`).",
+    invoke_without_command=True,
+)
+
+
+@capacity_app.callback()
 def capacity_command(
-    target: str = typer.Option(..., "--target", help="The year's target"),
-    quota: str = typer.Option(..., "--quota", help="A fully ramped payee's yearly quota"),
+    ctx: typer.Context,
+    target: str | None = typer.Option(None, "--target", help="The year's target"),
+    quota: str | None = typer.Option(None, "--quota", help="A fully ramped payee's yearly quota"),
     attainment: str = typer.Option("0.8", "--attainment", help="Expected attainment, a fraction"),
     ramp_loss: str = typer.Option("0", "--ramp-loss", help="Share of capacity lost to ramping"),
     attrition_loss: str = typer.Option("0", "--attrition-loss", help="Share of capacity lost to attrition"),
@@ -178,7 +219,11 @@ def capacity_command(
     """Payees needed: target / (quota × attainment × (1 − ramp loss − attrition loss))."""
     from openspm.planning.capacity import payees_needed
 
+    if ctx.invoked_subcommand is not None:
+        return
     with user_errors():
+        if target is None or quota is None:
+            raise InvalidInput("give --target and --quota (or use `openspm capacity plan` for a hiring plan)")
         needed = payees_needed(
             _decimal(target, "target"),
             _decimal(quota, "quota"),
@@ -188,6 +233,102 @@ def capacity_command(
         )
         seats = int(needed.to_integral_value(rounding="ROUND_CEILING"))
         typer.echo(f"payees needed: {needed.quantize(Decimal('0.01'))} → {seats} seats")
+
+
+@capacity_app.command("plan")
+def capacity_plan_command(
+    months: int = typer.Option(12, "--months", help="Months to plan (with --target-per-month)"),
+    per_month: str | None = typer.Option(None, "--target-per-month", help="The same target every month"),
+    targets: str | None = typer.Option(None, "--targets", help="Each month's target, e.g. 100000,120000,..."),
+    quota: str = typer.Option(..., "--quota-per-head", help="A fully ramped payee's monthly quota"),
+    attainment: str = typer.Option("0.8", "--attainment", help="Expected attainment, a fraction"),
+    ramp: str | None = typer.Option(None, "--ramp", help="Productivity by tenure month, e.g. 0.25,0.5,0.75"),
+    attrition: str = typer.Option("0", "--attrition-monthly", help="Share of payees leaving each month"),
+    lead: int = typer.Option(0, "--lead-months", help="Months from opening a requisition to the hire's start"),
+    tenures: str | None = typer.Option(None, "--in-seat-tenures", help="Current payees' tenures in months, e.g. 24,6"),
+    from_store: bool = typer.Option(False, "--in-seat-from-store", help="Current payees: --plan's payees on --on"),
+    plan: str | None = typer.Option(None, "--plan", help="With --in-seat-from-store"),
+    on: str | None = typer.Option(None, "--on", help="With --in-seat-from-store: the day (default today)"),
+    as_json: bool = typer.Option(False, "--json"),
+) -> None:
+    """A monthly hiring plan: required vs expected productive payees, hires arriving, requisitions to open."""
+    from openspm.core.dates import parse_date
+    from openspm.planning.capacity import check_ramp, hiring_plan, monthly_targets
+    from openspm.planning.headcount import in_seat_tenures
+
+    with user_errors():
+        if from_store == (tenures is not None):
+            raise InvalidInput("give either --in-seat-tenures or --in-seat-from-store with --plan")
+        values = monthly_targets(
+            months, _decimal(per_month, "target-per-month") if per_month else None, _decimals(targets, "targets")
+        )
+        factors = _decimals(ramp, "ramp")
+        check_ramp(factors)
+        if from_store:
+            if not plan:
+                raise InvalidInput("--in-seat-from-store needs --plan")
+            try:
+                day = parse_date(on) if on else date.today()
+            except ValueError:
+                raise InvalidInput(f"--on {on!r}: not a date (expected YYYY-MM-DD)") from None
+            seats = in_seat_tenures(open_store(), plan, day)
+        else:
+            try:
+                seats = [int(x) for x in (tenures or "").split(",") if x.strip()]
+            except ValueError:
+                raise InvalidInput(f"--in-seat-tenures {tenures!r}: whole months, e.g. 24,24,6") from None
+            if any(t < 0 for t in seats):
+                raise InvalidInput("tenures must not be negative")
+        rows = hiring_plan(
+            values,
+            quota_per_head=_decimal(quota, "quota-per-head"),
+            expected_attainment=_decimal(attainment, "attainment"),
+            in_seat_tenure=seats,
+            ramp=factors,
+            monthly_attrition=_decimal(attrition, "attrition-monthly"),
+            lead_months=lead,
+        )
+    if as_json:
+        print_json({"in_seat": seats, "months": [asdict(r) for r in rows]})
+        return
+    table = Table("month", "target", "required", "expected", "arriving", "open requisitions", "short")
+    for row, target in zip(rows, values, strict=True):
+        table.add_row(
+            str(row.month),
+            f"{target:,}",
+            f"{row.required:.2f}",
+            f"{row.expected:.2f}",
+            str(row.arriving),
+            str(row.open_requisitions),
+            f"{row.short:.2f}" if row.short else "",
+        )
+    stdout.print(table)
+    hires = sum(r.arriving for r in rows)
+    short = [str(r.month) for r in rows if r.short]
+    typer.echo(
+        f"{len(seats)} in seat; {hires} hires; "
+        + (f"short in months {', '.join(short)} (no hire can be ramped in time)" if short else "no month short")
+    )
+
+
+@quota_app.command("rollup")
+def rollup_command(scenario: int = typer.Argument(..., help="The draft's id")) -> None:
+    """Bottom-up: each manager's team total (the draft's reps under them) against their own quota in the draft."""
+    from openspm.planning.quotas import rollup
+
+    with user_errors():
+        rows = rollup(open_store(), scenario)
+    table = Table("manager", "name", "reps", "team total", "own quota", "own / team")
+    for r in rows:
+        table.add_row(
+            r.manager,
+            r.name,
+            str(r.reps),
+            f"{r.team_total:,}",
+            f"{r.own:,}" if r.own is not None else "",
+            f"{r.ratio:.4f}" if r.ratio is not None else "",
+        )
+    stdout.print(table)
 
 
 accounts_app = typer.Typer(help="Account segmentation by rules and potential scoring.", no_args_is_help=True)

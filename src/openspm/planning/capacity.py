@@ -9,7 +9,9 @@ they arrive) counts `survival × ramp factor`, where survival after k months is 
 ramp factor of tenure month k is `ramp[k]` (1 after the ramp). When a month's required capacity is not met, the
 plan hires enough people arriving early enough to be ramped by that month (never earlier than the first month a
 requisition opened now can fill, `lead_months` from the start), and says in which month each requisition must be
-opened. Capacities are expectations, exact Decimal; hires are whole people.
+opened. A month no hire can reach fully ramped stays short (the hires for later months soften it as they ramp):
+filling it with people at a quarter of their productivity would take four times the heads and over-staff every
+month after. Capacities are expectations, exact Decimal; hires are whole people.
 """
 
 from __future__ import annotations
@@ -80,8 +82,8 @@ def hiring_plan(
 
     for month in range(len(targets)):
         gap = required[month] - expected(month)
-        arrive = max(lead_months, month - len(ramp))
-        if gap <= 0 or arrive > month:  # covered, or no hire can start in time
+        arrive = month - len(ramp)
+        if gap <= 0 or arrive < lead_months:  # covered, or no hire can be ramped by then: the month stays short
             continue
         each = contribution(0, month - arrive)
         hires = int((gap / each).to_integral_value(rounding=ROUND_CEILING))
@@ -93,3 +95,21 @@ def hiring_plan(
         short = max(required[month] - capacity, Decimal(0))
         plan.append(CapacityMonth(month, required[month], capacity, arrivals[month], opened, short))
     return plan
+
+
+def monthly_targets(months: int, per_month: Decimal | None, targets: Sequence[Decimal]) -> list[Decimal]:
+    """The plan's monthly targets: the list given, or `per_month` repeated `months` times (1 to 120 months)."""
+    if bool(per_month is not None) == bool(targets):
+        raise InvalidInput("give either one target per month for every month, or a list of monthly targets")
+    values = list(targets) if targets else [per_month or Decimal(0)] * months
+    if not 1 <= len(values) <= 120:
+        raise InvalidInput(f"a capacity plan covers 1 to 120 months, not {len(values)}")
+    if any(v < 0 for v in values):
+        raise InvalidInput("monthly targets must not be negative")
+    return values
+
+
+def check_ramp(ramp: Sequence[Decimal]) -> None:
+    """Ramp factors are fractions of a ramped payee's productivity, each in [0, 1]."""
+    if len(ramp) > 36 or any(not Decimal(0) <= f <= Decimal(1) for f in ramp):
+        raise InvalidInput("ramp factors are fractions between 0 and 1 per tenure month (at most 36), e.g. 0.25,0.5")

@@ -14,14 +14,15 @@ from __future__ import annotations
 
 import random
 import statistics
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from datetime import date
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from sqlalchemy import Engine, or_, select
 from sqlalchemy.orm import Session
 
+from openspm.calc.rules.quotas import ramp_factor
 from openspm.core.dates import utc_now
 from openspm.core.errors import Conflict, InvalidInput, NotFound
 from openspm.planning.quota_setting import allocate, blended_weights, round_to_total, share_at_quota, street_quota
@@ -46,6 +47,9 @@ class QuotaParams:
     seasonality: tuple[Decimal, ...] = ()  # quarter weights; empty = equal quarters
     scale: int = 0  # places quotas are rounded to
     seed: int = 7  # of the attainment simulation
+    ramp: tuple[Decimal, ...] = ()  # new-hire factors for tenure months 0, 1, ...; later months 1
+    managers_over: Decimal | None = None  # managers' quota = their team's × this, per level (None: no manager lines)
+    managers_plan: str | None = None  # the managers' plan (None: the managers among the draft plan's payees)
 
 
 @dataclass(frozen=True)
@@ -61,6 +65,8 @@ class QuotaLine:
     quarters: dict[str, Decimal]
     capped: str | None  # floor | ceiling when the change cap held the quota
     projected_attainment: Decimal | None  # last year's measure × growth / quota
+    ramp: dict[str, Decimal] = field(default_factory=dict)  # quarter → average ramp factor (new hires only)
+    level: int | None = None  # a manager's level (1 = manages reps) when managers_over rolled it up; None: a rep
 
 
 @dataclass(frozen=True)
@@ -232,12 +238,133 @@ def _split(annual: Decimal, weights: list[Decimal], names: list[str], present: l
     return round_to_total(exact, scale)
 
 
+def _ramped_presence(payee: m.Payee, months: list[m.Period], ramp: tuple[Decimal, ...]) -> Decimal:
+    """Share of the year's months employed on the 1st of, each month counted at its ramp factor (tenure month k
+    counts `ramp[k]`, later months 1): what the allocation weighs a payee by."""
+    present = sum(
+        (
+            ramp_factor(ramp, payee.hire_date, month.start_date)
+            for month in months
+            if (payee.hire_date is None or payee.hire_date <= month.start_date)
+            and (payee.termination_date is None or payee.termination_date > month.start_date)
+        ),
+        Decimal(0),
+    )
+    return present / Decimal(len(months))
+
+
+def _quarter_ramp(
+    payee: m.Payee, quarters: list[m.Period], months: list[m.Period], ramp: tuple[Decimal, ...]
+) -> dict[str, Decimal]:
+    """Quarter → the average ramp factor of the quarter's months the payee is employed in (any day); empty when
+    no quarter is ramped (no ramp, or hired at least the ramp's length before the year)."""
+    factors: dict[str, Decimal] = {}
+    for quarter in quarters:
+        inside = [
+            ramp_factor(ramp, payee.hire_date, month.start_date)
+            for month in months
+            if quarter.start_date <= month.start_date < quarter.end_date
+            and (payee.hire_date is None or payee.hire_date < month.end_date)
+            and (payee.termination_date is None or payee.termination_date > month.start_date)
+        ]
+        if inside:
+            factors[quarter.name] = sum(inside, Decimal(0)) / len(inside)
+    return factors if any(f != 1 for f in factors.values()) else {}
+
+
+def _reports(session: Session, day: date) -> dict[int, list[int]]:
+    """Manager id → the ids of the payees reporting to them directly on `day`."""
+    rows = session.execute(
+        select(m.ReportingLine.manager_id, m.ReportingLine.payee_id).where(_in_effect_on(m.ReportingLine, day))
+    )
+    reports: dict[int, list[int]] = {}
+    for manager, payee in rows:
+        reports.setdefault(manager, []).append(payee)
+    return reports
+
+
+def _manager_lines(
+    managers: list[m.Payee],
+    reps: dict[int, QuotaLine],
+    reports: dict[int, list[int]],
+    factor: Decimal,
+    presence: dict[int, Decimal],
+    previous: dict[int, Decimal],
+    scale: int,
+) -> list[QuotaLine]:
+    """Bottom-up roll-up: each manager's quarter quota = Σ of their direct reports' quarter quotas × `factor`.
+
+    `reps` are the reps' lines by payee id. A direct report with a line contributes its quota (a rep's, or a
+    manager's already rolled up: two levels up the reps' quotas count × factor², so each level over-assigns by
+    `factor`); a direct report without a line (someone outside the draft) passes their own team's total up
+    unchanged. Each quarter is rounded half up to `scale` places (the reps' units); the year is the sum of the
+    rounded quarters. A manager with nobody under them who carries a quota gets no line. Teams are the reporting
+    lines on the year's first day.
+    """
+    manager_ids = {x.id for x in managers}
+    quantum = Decimal(1).scaleb(-scale)
+    rolled: dict[int, tuple[dict[str, Decimal], int]] = {}  # manager id → (quarters, level)
+
+    def team(node: int, seen: frozenset[int]) -> tuple[dict[str, Decimal], int]:
+        """Σ per quarter of what `node`'s direct reports carry, and the highest manager level among them."""
+        total: dict[str, Decimal] = {}
+        level = 0
+        for child in reports.get(node, []):
+            if child in seen:
+                continue  # a loop in the reporting lines counts nobody twice
+            if child in manager_ids:
+                quarters, child_level = roll(child, seen | {child})
+            elif child in reps:
+                quarters, child_level = reps[child].quarters, 0
+            else:
+                quarters, child_level = team(child, seen | {child})
+            level = max(level, child_level)
+            for name, value in quarters.items():
+                total[name] = total.get(name, Decimal(0)) + value
+        return total, level
+
+    def roll(node: int, seen: frozenset[int]) -> tuple[dict[str, Decimal], int]:
+        if node not in rolled:
+            carried, below = team(node, seen)
+            quarters = {n: (v * factor).quantize(quantum, rounding=ROUND_HALF_UP) for n, v in carried.items()}
+            rolled[node] = (quarters, below + 1)
+        return rolled[node]
+
+    lines = []
+    for manager in managers:
+        quarters, level = roll(manager.id, frozenset({manager.id}))
+        if not quarters:
+            continue
+        lines.append(
+            QuotaLine(
+                manager.external_id,
+                manager.name,
+                presence[manager.id],
+                Decimal(0),
+                Decimal(0),
+                previous.get(manager.id),
+                Decimal(0),
+                sum(quarters.values(), Decimal(0)),
+                dict(sorted(quarters.items())),
+                None,
+                None,
+                {},
+                level,
+            )
+        )
+    return lines
+
+
 def draft_quotas(engine: Engine, params: QuotaParams, *, name: str, actor: str) -> QuotaDraft:
     """Make and store a quota draft for `params.year` (see the module docstring for the stages)."""
     if params.seasonality and (len(params.seasonality) != 4 or any(w < 0 for w in params.seasonality)):
         raise InvalidInput("seasonality takes 4 quarter weights, none negative, e.g. 20,25,25,30")
     if params.max_change is not None and params.max_change < 0:
         raise InvalidInput(f"max_change {params.max_change} must not be negative")
+    if any(not Decimal(0) <= f <= Decimal(1) for f in params.ramp):
+        raise InvalidInput("ramp factors are fractions between 0 and 1, one per tenure month, e.g. 0.25,0.5,0.75")
+    if params.managers_over is not None and params.managers_over <= 0:
+        raise InvalidInput(f"managers_over {params.managers_over} must be above 0 (typically 1.0 to 1.1)")
     with Session(engine) as session, session.begin():
         year = _period(session, params.year, "year")
         previous_name = f"FY{year.fiscal_year - 1}"
@@ -256,6 +383,15 @@ def draft_quotas(engine: Engine, params: QuotaParams, *, name: str, actor: str) 
             )
         )
         payees = _plan_payees(session, params.plan, year.start_date, year.end_date)
+        reports = _reports(session, year.start_date)
+        managers: list[m.Payee] = []
+        if params.managers_over is not None:
+            managers = (
+                _plan_payees(session, params.managers_plan, year.start_date, year.end_date)
+                if params.managers_plan
+                else [p for p in payees if p.id in reports]
+            )
+            payees = [p for p in payees if p.id not in {x.id for x in managers}]
         if not payees:
             raise InvalidInput(f"plan {params.plan!r} has no payees assigned in {params.year}")
         ids = [p.id for p in payees]
@@ -277,8 +413,11 @@ def draft_quotas(engine: Engine, params: QuotaParams, *, name: str, actor: str) 
         )
         potential = _potential(session, ids, year.start_date)
         history = _history(session, params.plan, params.measure, ids, last_months)
-        prior = _quotas(session, params.measure, ids, previous, last_quarters) if previous else {}
+        everyone = ids + [x.id for x in managers]
+        prior = _quotas(session, params.measure, everyone, previous, last_quarters) if previous else {}
         presence = {p.id: _presence(p, months) for p in payees}
+        ramped = {p.id: _ramped_presence(p, months, params.ramp) for p in payees}
+        ramps = {p.id: _quarter_ramp(p, quarters, months, params.ramp) for p in payees}
         by_name = {p.external_id: p for p in payees}
 
         base = blended_weights(
@@ -286,7 +425,7 @@ def draft_quotas(engine: Engine, params: QuotaParams, *, name: str, actor: str) 
             {p.external_id: history.get(p.id, Decimal(0)) for p in payees},
             params.alpha,
         )
-        weights = {n: w * presence[by_name[n].id] for n, w in base.items()}
+        weights = {n: w * ramped[by_name[n].id] for n, w in base.items()}
         street = street_quota(params.target, params.uncovered, params.over_assignment)
         previous_quota = {p.external_id: prior[p.id] for p in payees if p.id in prior}
         allocation = allocate(
@@ -315,11 +454,22 @@ def draft_quotas(engine: Engine, params: QuotaParams, *, name: str, actor: str) 
                     prior.get(payee.id),
                     weights[payee.external_id],
                     annual,
-                    _split(annual, seasonal, [q.name for q in quarters], here, params.scale),
+                    _split(
+                        annual,
+                        [w * ramps[payee.id].get(q.name, Decimal(1)) for w, q in zip(seasonal, quarters, strict=True)],
+                        [q.name for q in quarters],
+                        here,
+                        params.scale,
+                    ),
                     allocation.capped.get(payee.external_id),
                     projected,
+                    ramps[payee.id],
                 )
             )
+        if params.managers_over is not None:
+            rep_lines = {p.id: line for p, line in zip(payees, lines, strict=True)}
+            presences = {x.id: _presence(x, months) for x in managers}
+            lines += _manager_lines(managers, rep_lines, reports, params.managers_over, presences, prior, params.scale)
         last_attainment = [history[i] / prior[i] for i in ids if i in history and prior.get(i)]
         fairness = _fairness(lines, last_attainment, params)
         row = m.PlanningScenario(
@@ -378,6 +528,8 @@ def _draft(row: m.PlanningScenario) -> QuotaDraft:
             {k: Decimal(v) for k, v in x["quarters"].items()},
             x["capped"],
             _dec(x["projected_attainment"]),
+            {k: Decimal(v) for k, v in x.get("ramp", {}).items()},
+            x.get("level"),
         )
         for x in proposal["lines"]
     ]
@@ -555,3 +707,53 @@ def _upsert(
             )
             found.amount, found.row_hash = amount, None
     return len(amounts)
+
+
+# --- bottom-up view ------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RollupRow:
+    """A manager's team in a draft: how many of the draft's reps report up to them, their quotas summed, and the
+    manager's own quota in the draft (None when the draft gives them none)."""
+
+    manager: str
+    name: str
+    reps: int
+    team_total: Decimal
+    own: Decimal | None
+    ratio: Decimal | None  # own / team total
+
+
+def rollup(engine: Engine, scenario_id: int) -> list[RollupRow]:
+    """Every manager above the draft's reps (reporting lines on the year's first day, recursively): the reps' quotas
+    summed against the manager's own line. Ordered by manager."""
+    with Session(engine) as session:
+        draft = _draft(_scenario(session, scenario_id))
+        year = _period(session, draft.year, "year")
+        reports = _reports(session, year.start_date)
+        rep_quota = {line.payee: line.annual for line in draft.lines if line.level is None}
+        own = {line.payee: line.annual for line in draft.lines if line.level is not None}
+        people = {p.id: p for p in session.scalars(select(m.Payee).where(m.Payee.id.in_(list(reports))))}
+        externals = dict(session.execute(select(m.Payee.id, m.Payee.external_id)).tuples().all())
+
+    def below(node: int, seen: frozenset[int]) -> list[str]:
+        found: list[str] = []
+        for child in reports.get(node, []):
+            if child in seen:
+                continue
+            if externals.get(child) in rep_quota:
+                found.append(externals[child])
+            found += below(child, seen | {child})
+        return found
+
+    rows = []
+    for manager_id, person in people.items():
+        team = sorted(set(below(manager_id, frozenset({manager_id}))))
+        if not team:
+            continue
+        total = sum((rep_quota[x] for x in team), Decimal(0))
+        mine = own.get(person.external_id)
+        ratio = mine / total if mine is not None and total else None
+        rows.append(RollupRow(person.external_id, person.name, len(team), total, mine, ratio))
+    return sorted(rows, key=lambda r: r.manager)

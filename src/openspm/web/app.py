@@ -35,6 +35,7 @@ from openspm.web.pages import audit as audit_pages
 from openspm.web.pages import finance as finance_pages
 from openspm.web.pages import imports as imports_pages
 from openspm.web.pages import plandocs as plandocs_pages
+from openspm.web.pages import planning_capacity as planning_capacity_pages
 from openspm.web.pages import plans as plans_pages
 from openspm.web.pages import runs as runs_pages
 from openspm.web.pages import users as users_pages
@@ -74,6 +75,7 @@ def create_app(engine: Engine | None = None, *, secret: str | None = None, https
     app.include_router(help.router, include_in_schema=False)
     app.include_router(approvals.router, include_in_schema=False)
     app.include_router(planning.router, include_in_schema=False)
+    app.include_router(planning_capacity_pages.router, include_in_schema=False)
     app.include_router(tour.router, include_in_schema=False)
     app.include_router(endpoints.router)
     app.include_router(entities.router)

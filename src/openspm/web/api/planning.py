@@ -36,6 +36,8 @@ class QuotaLineOut(BaseModel):
     quarters: dict[str, Decimal]
     capped: str | None = Field(description="floor or ceiling when the change cap held the quota")
     projected_attainment: Decimal | None
+    ramp: dict[str, Decimal] = Field(default_factory=dict, description="Quarter → average ramp factor (new hires)")
+    level: int | None = Field(None, description="A rolled-up manager's level (1 = manages reps); null for reps")
 
 
 class FairnessOut(BaseModel):
@@ -77,6 +79,13 @@ class QuotaDraftIn(BaseModel):
     max_change: Decimal | None = Field(None, ge=0, le=100)
     seasonality: list[Decimal] = Field(default_factory=list, max_length=4)
     scale: int = Field(0, ge=-9, le=6)
+    ramp: list[Decimal] = Field(
+        default_factory=list, max_length=36, description="New-hire factors by tenure month, e.g. [0.25, 0.5, 0.75]"
+    )
+    managers_over: Decimal | None = Field(
+        None, gt=0, le=10, description="Managers get their team's quotas × this per level (null: no manager lines)"
+    )
+    managers_plan: str | None = Field(None, max_length=128, description="The managers' plan (default: --plan's)")
 
 
 class DecisionIn(BaseModel):
@@ -117,7 +126,7 @@ def make_quota_draft(request: Request, body: QuotaDraftIn, who: Principal = Depe
     """Make a draft (admin, comp analyst): street quota split by blended weights, capped, by season."""
     values = body.model_dump()
     name = values.pop("name") or f"{body.year} {body.plan} {body.measure}"
-    params = QuotaParams(**{**values, "seasonality": tuple(body.seasonality)})
+    params = QuotaParams(**{**values, "seasonality": tuple(body.seasonality), "ramp": tuple(body.ramp)})
     return _out(access.draft_quotas_for(engine_of(request), who, params, name))
 
 

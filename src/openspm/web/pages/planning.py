@@ -87,6 +87,9 @@ def make_draft(
     max_change: str = Form(""),
     seasonality: str = Form(""),
     scale: str = Form("0"),
+    ramp: str = Form(""),
+    managers_over: str = Form(""),
+    managers_plan: str = Form(""),
     principal: Principal = Depends(page_principal),
 ) -> Response:
     check_csrf(request, csrf_token)
@@ -103,6 +106,9 @@ def make_draft(
         "max_change": max_change,
         "seasonality": seasonality,
         "scale": scale,
+        "ramp": ramp,
+        "managers_over": managers_over,
+        "managers_plan": managers_plan,
     }
     try:
         try:
@@ -120,6 +126,9 @@ def make_draft(
             max_change=_number(max_change, "max change") if max_change.strip() else None,
             seasonality=tuple(_number(w, "seasonality") for w in seasonality.split(",")) if seasonality.strip() else (),
             scale=places,
+            ramp=tuple(_number(f, "ramp") for f in ramp.split(",")) if ramp.strip() else (),
+            managers_over=_number(managers_over, "managers over") if managers_over.strip() else None,
+            managers_plan=managers_plan.strip() or None,
         )
         draft = access.draft_quotas_for(
             engine_of(request), principal, params, name.strip() or f"{params.year} {params.plan} {params.measure}"
