@@ -11,6 +11,7 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
+from typer.testing import CliRunner
 
 from openspm.core.errors import InvalidInput, NotFound
 from openspm.ingest.service import import_file
@@ -113,6 +114,28 @@ def test_the_default_basis_is_last_year_mapped_by_quarter_and_bad_requests_say_w
         evaluate_quota_draft(company, 999)
 
 
+def test_the_cli_prints_the_drafts_beside_the_baseline_and_keeps_each(
+    company: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from openspm.cli.main import app
+
+    first = draft_quotas(company, PARAMS, name="FY2026 AEs", actor="analyst@x.io")
+    second = draft_quotas(company, replace(PARAMS, over_assignment=D("1.5")), name="stretch", actor="analyst@x.io")
+    monkeypatch.setenv("OPENSPM_DATABASE_URL", str(company.url.render_as_string(hide_password=False)))
+    runner = CliRunner()
+    shown = runner.invoke(app, ["quota", "evaluate", str(first.id), str(second.id), "--no-progress"])
+    assert shown.exit_code == 0, shown.output
+    assert "baseline" in shown.stdout and "stretch" in shown.stdout and "22,500.00 USD" in shown.stdout
+    assert "20,000.00 USD" in shown.stdout and "losses: A1 Ann -2,500.00" in shown.stdout
+    kept = [saved_evaluation(company, i) for i in (first.id, second.id)]
+    assert kept[0] is not None and kept[0]["draft"]["cost"] == {"USD": "20000.00"}
+    assert all(k and k["baseline"]["cost"] == {"USD": "22500.00"} for k in kept)
+    as_json = runner.invoke(app, ["quota", "evaluate", str(first.id), "--basis", "FY2025", "--json", "--no-progress"])
+    assert as_json.exit_code == 0 and '"20000.00"' in as_json.stdout
+    bad = runner.invoke(app, ["quota", "evaluate", str(first.id), "--basis", "FY2031", "--no-progress"])
+    assert bad.exit_code != 0 and "unknown basis year 'FY2031'" in bad.stderr
+
+
 def test_the_evaluate_api_and_page_by_role(company: Engine) -> None:
     draft = draft_quotas(company, PARAMS, name="FY2026 AEs", actor="analyst@x.io")
     url = f"/api/v1/planning/quota-drafts/{draft.id}/evaluate"
@@ -126,7 +149,9 @@ def test_the_evaluate_api_and_page_by_role(company: Engine) -> None:
     assert shown["evaluation"]["draft"]["cost"] == {"USD": "20000.00"}
     assert shown["evaluation"]["evaluated_by"] == "analyst@x.io"
     assert saved_evaluation(company, draft.id) == shown["evaluation"]
-    assert client_with_token(company, "m@x.io").post(url, json={}).status_code == 200  # a manager may evaluate
+    managed = client_with_token(company, "m@x.io").post(url, json={})  # a manager may evaluate
+    assert managed.status_code == 200 and managed.json()["losses"][0]["payee"] == "A1"  # A1: 17,500 → 15,000
+    assert {x["payee"] for x in [*managed.json()["gains"], *managed.json()["losses"]]} <= {"A1"}  # their team
     assert_error(client_with_token(company, "finance@x.io").post(url, json={}), 403, "forbidden")  # finance reads only
     assert (
         client_with_token(company, "finance@x.io").get(f"/api/v1/planning/quota-drafts/{draft.id}").json()["evaluation"]
