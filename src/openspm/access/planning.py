@@ -8,6 +8,7 @@ and publish drafts. Reps have no access to planning (403): a draft is not a quot
 from __future__ import annotations
 
 from dataclasses import replace
+from typing import Any
 
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
@@ -15,6 +16,7 @@ from sqlalchemy.orm import Session
 from openspm.access.errors import Forbidden
 from openspm.access.principal import Principal
 from openspm.access.visibility import visible_external_ids
+from openspm.planning import evaluation as evaluating
 from openspm.planning import quotas as planning
 from openspm.planning.quotas import QuotaDraft, QuotaParams
 
@@ -29,7 +31,22 @@ def _team_view(engine: Engine, principal: Principal, draft: QuotaDraft) -> Quota
         return draft
     with Session(engine) as session:
         team = visible_external_ids(session, principal, draft.year) or set()
-    return replace(draft, lines=[line for line in draft.lines if line.payee in team])
+    return replace(
+        draft,
+        lines=[line for line in draft.lines if line.payee in team],
+        evaluation=_team_evaluation(draft.evaluation, team),
+    )
+
+
+def _team_evaluation(evaluation: dict[str, Any] | None, team: set[str]) -> dict[str, Any] | None:
+    """An evaluation with only the team's payees among who gains and who loses (the columns are the plan's)."""
+    if evaluation is None:
+        return None
+    return {
+        **evaluation,
+        "gains": [x for x in evaluation.get("gains", []) if x["payee"] in team],
+        "losses": [x for x in evaluation.get("losses", []) if x["payee"] in team],
+    }
 
 
 def quota_drafts_for(engine: Engine, principal: Principal) -> list[QuotaDraft]:
@@ -63,3 +80,19 @@ def decide_quotas_for(
 def publish_quotas_for(engine: Engine, principal: Principal, scenario_id: int, from_quarter: str | None = None) -> int:
     principal.require_write("publishing quotas")
     return planning.publish(engine, scenario_id, principal.actor, from_quarter)
+
+
+def evaluate_quotas_for(
+    engine: Engine, principal: Principal, scenario_id: int, basis_year: str | None = None
+) -> dict[str, Any]:
+    """Evaluate a draft on a basis year's deals and keep it as the draft's latest evaluation (its JSON, a
+    manager's with their team's payees only among who gains and loses). Admin, comp analyst and managers may
+    run it (a read of the engine, though it keeps its result); finance reads the kept result."""
+    if not principal.may_write:
+        if not principal.is_manager:
+            principal.require_write("evaluating a quota draft")
+        if "write" not in principal.scopes:
+            raise Forbidden("evaluating a quota draft needs a token with the write scope; this one has read")
+    result = evaluating.evaluate_quota_draft(engine, scenario_id, basis_year)
+    evaluating.save_evaluation(engine, result, principal.actor)
+    return quota_draft_for(engine, principal, scenario_id).evaluation or {}

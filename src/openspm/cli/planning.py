@@ -1,4 +1,4 @@
-"""`openspm quota ...` (quota drafts: plan, show, list, approve, reject, publish) and `openspm capacity`."""
+"""`openspm quota ...` (quota drafts: plan, show, list, evaluate, approve, reject, publish) and `openspm capacity`."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 import typer
 from rich.table import Table
 
-from openspm.cli.common import actor, open_store, print_json, stdout, user_errors
+from openspm.cli.common import actor, open_store, print_json, progress_bar, stdout, user_errors
 from openspm.core.errors import InvalidInput
 
 if TYPE_CHECKING:
@@ -166,6 +166,54 @@ def list_command() -> None:
             d.decided_by or "",
         )
     stdout.print(table)
+
+
+@quota_app.command("evaluate")
+def evaluate_command(
+    scenarios: list[int] = typer.Argument(..., help="Draft ids, side by side (one plan and measure)"),
+    basis: str | None = typer.Option(None, "--basis", help="The fiscal year whose deals are replayed, e.g. FY2025"),
+    as_json: bool = typer.Option(False, "--json"),
+    progress: bool = typer.Option(True, "--progress/--no-progress", help="A progress bar on stderr"),
+) -> None:
+    """Replay a year's deals through the engine with each draft's quotas and with the quotas as they stand:
+    cost, revenue, cost of sales and attainment side by side; each draft keeps its latest evaluation."""
+    from openspm.planning.evaluation import evaluate_quota_drafts, evaluation_json, save_evaluation
+
+    with user_errors():
+        engine = open_store()
+        with progress_bar(progress) as bar:
+            evaluation = evaluate_quota_drafts(
+                engine,
+                scenarios,
+                basis,
+                on_month=(lambda done, total, text: bar("replaying months", done, total)) if bar else None,
+            )
+        save_evaluation(engine, evaluation, actor())
+    if as_json:
+        print_json({str(i): evaluation_json(evaluation, i) for i in evaluation.drafts})
+        return
+    columns = [evaluation.baseline, *evaluation.drafts.values()]
+    table = Table("", *[c.scenario for c in columns], title=f"{evaluation.plan} · {evaluation.measure} on "
+                  f"{evaluation.basis} ({evaluation.months[0]} to {evaluation.months[-1]})")  # fmt: skip
+
+    def share(value: float | None, places: int = 0) -> str:
+        return "" if value is None else f"{value:.{places}%}"
+
+    table.add_row("Σ annual quota", *[f"{c.quota:,}" for c in columns])
+    table.add_row("compensation cost", *[", ".join(f"{v:,} {k}" for k, v in c.cost.items()) or "0" for c in columns])
+    table.add_row(f"revenue ({evaluation.measure})", *[f"{c.revenue:,}" for c in columns])
+    table.add_row("cost of sales", *[share(c.cost_of_sales, 2) for c in columns])
+    table.add_row("payees with a quota", *[str(c.attainment.payees) for c in columns])
+    for label, key in (("mean attainment", "mean"), ("p10", "p10"), ("median", "p50"), ("p90", "p90")):
+        table.add_row(label, *[share(getattr(c.attainment, key)) for c in columns])
+    table.add_row("at or above quota", *[share(c.attainment.at_or_above_quota) for c in columns])
+    table.add_row("below half their quota", *[str(c.attainment.below_half) for c in columns])
+    stdout.print(table)
+    for scenario_id, figures in evaluation.drafts.items():
+        for title, rows in (("gains", evaluation.gains[scenario_id]), ("losses", evaluation.losses[scenario_id])):
+            if rows:
+                changes = "; ".join(f"{x.payee} {x.name} {x.change:+,}" for x in rows)
+                stdout.print(f"{figures.scenario} {title}: {changes}")
 
 
 @quota_app.command("approve")

@@ -96,6 +96,7 @@ class QuotaDraft:
     created_by: str
     decided_by: str | None
     published_by: str | None
+    evaluation: dict[str, Any] | None = None  # the latest connected evaluation (planning/evaluation.py), JSON
 
 
 # --- gather --------------------------------------------------------------------------------------------------
@@ -547,6 +548,7 @@ def _draft(row: m.PlanningScenario) -> QuotaDraft:
         row.created_by,
         row.decided_by,
         row.published_by,
+        proposal.get("evaluation"),
     )
 
 

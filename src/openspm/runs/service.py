@@ -402,10 +402,12 @@ def compute(
     on_stage: Callable[[str], None] | None = None,
     backend: str | None = None,
     on_progress: OnProgress | None = None,
+    adjust: Callable[[inp.Inputs], inp.Inputs] | None = None,
 ) -> tuple[RunContext, Results, dict[str, int]]:
     """Run the pipeline for a month on the store's data (reads only), on `backend` (duckdb, spark; default
     from OPENSPM_ENGINE). `on_progress(fraction, text)` hears each stage as a fraction of the calculation
-    (reading the store, then each plan, up to 0.7; paying and storing are the caller's)."""
+    (reading the store, then each plan, up to 0.7; paying and storing are the caller's). `adjust` changes the
+    inputs read before the pipeline sees them (a what-if: other quotas, say); nothing is stored either way."""
     ctx = run_context(session, period_name, backend)
     if on_progress is not None:
         on_stage = _staged(on_stage, on_progress, len(ctx.plans) + 2)
@@ -416,6 +418,8 @@ def compute(
             attributes[kind] = sorted(set(attributes.get(kind, [])) | set(names))
     clock = time.perf_counter()
     inputs = load_inputs(session, ctx.year.start, ctx.period.end, attributes)
+    if adjust is not None:
+        inputs = adjust(inputs)
     reading = time.perf_counter() - clock
     if payees:
         known = set(inputs.get("payees")["external_id"].to_pylist())

@@ -64,6 +64,9 @@ class QuotaDraftOut(BaseModel):
     created_by: str
     decided_by: str | None
     published_by: str | None
+    evaluation: dict[str, Any] | None = Field(
+        None, description="The latest connected evaluation: baseline and draft side by side (money as strings)"
+    )
 
 
 class QuotaDraftIn(BaseModel):
@@ -153,3 +156,23 @@ def publish_quota_draft(
     """Write an approved draft's quotas (admin, comp analyst); 409 for a quarter with a closed month."""
     written = access.publish_quotas_for(engine_of(request), who, scenario_id, body.from_quarter if body else None)
     return PublishedOut(id=scenario_id, quotas=written)
+
+
+class EvaluateIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    basis: str | None = Field(
+        None,
+        min_length=1,
+        max_length=32,
+        description="The fiscal year whose deals are replayed; default the one before",
+    )
+
+
+@router.post("/quota-drafts/{scenario_id}/evaluate", response_model=dict[str, Any], responses=WRITE_ERRORS)
+def evaluate_quota_draft(
+    request: Request, scenario_id: int = ScenarioId, body: EvaluateIn | None = None, who: Principal = Depends(principal)
+) -> Any:
+    """Replay the basis year's months through the engine with the draft's quotas and with the quotas as they
+    stand (admin, comp analyst, manager): cost per currency, revenue, cost of sales, attainment distribution,
+    who gains and who loses. Kept as the draft's `evaluation`. Takes a few seconds per month."""
+    return access.evaluate_quotas_for(engine_of(request), who, scenario_id, body.basis if body else None)

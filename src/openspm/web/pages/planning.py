@@ -148,7 +148,14 @@ def _detail(request: Request, principal: Principal, scenario_id: int, status_cod
         and draft.created_by != principal.actor
         and (principal.may_write or (principal.is_manager and "write" in principal.scopes))
     )
-    context: dict[str, Any] = {"d": draft, "quarters": quarters, "may_decide": may_decide}
+    may_evaluate = principal.may_write or (principal.is_manager and "write" in principal.scopes)
+    context: dict[str, Any] = {
+        "d": draft,
+        "quarters": quarters,
+        "may_decide": may_decide,
+        "may_evaluate": may_evaluate,
+        "ev": _evaluation_view(draft.evaluation),
+    }
     return render(
         request,
         "planning_quota.html",
@@ -158,6 +165,31 @@ def _detail(request: Request, principal: Principal, scenario_id: int, status_cod
         **context,
         **flash,
     )
+
+
+def _evaluation_view(kept: dict[str, Any] | None) -> dict[str, Any] | None:
+    """A kept evaluation with its money as Decimals, for the side-by-side table."""
+    if not kept:
+        return None
+
+    def column(f: dict[str, Any]) -> dict[str, Any]:
+        return {
+            **f,
+            "quota": Decimal(f["quota"]),
+            "revenue": Decimal(f["revenue"]),
+            "cost": {c: Decimal(v) for c, v in f["cost"].items()},
+        }
+
+    def change(x: dict[str, Any]) -> dict[str, Any]:
+        return {**x, **{k: Decimal(x[k]) for k in ("baseline", "draft", "change")}}
+
+    return {
+        **kept,
+        "baseline": column(kept["baseline"]),
+        "draft": column(kept["draft"]),
+        "gains": [change(x) for x in kept["gains"]],
+        "losses": [change(x) for x in kept["losses"]],
+    }
 
 
 @router.get("/quotas/{scenario_id}", response_class=HTMLResponse)
@@ -175,14 +207,18 @@ def act(
     csrf_token: str = Form(""),
     note: str = Form(""),
     from_quarter: str = Form(""),
+    basis: str = Form(""),
     principal: Principal = Depends(page_principal),
 ) -> Response:
     check_csrf(request, csrf_token)
-    if action not in ("approve", "reject", "publish"):
-        raise InvalidInput(f"unknown action {action!r}; use approve, reject or publish")
+    if action not in ("approve", "reject", "publish", "evaluate"):
+        raise InvalidInput(f"unknown action {action!r}; use approve, reject, publish or evaluate")
     engine = engine_of(request)
     try:
-        if action == "publish":
+        if action == "evaluate":
+            kept = access.evaluate_quotas_for(engine, principal, scenario_id, basis.strip() or None)
+            done = f"evaluated on {kept['basis']}'s deals ({len(kept['months'])} months)"
+        elif action == "publish":
             written = access.publish_quotas_for(engine, principal, scenario_id, from_quarter.strip() or None)
             done = f"published {written} quota rows: the next run uses them"
         else:
