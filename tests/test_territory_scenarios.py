@@ -9,6 +9,7 @@ import re
 import time
 from datetime import date
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine, select
@@ -224,3 +225,34 @@ def test_the_territory_draft_pages(company: Engine) -> None:
     assert published.status_code == 200 and "published: 3 accounts move on 2025-04-01" in published.text
     assert signed_in(company, "r1@x.io").get("/planning/territory-drafts").status_code == 403
     assert 'href="/planning/territory-drafts"' in analyst.get("/planning/territories").text
+
+
+def test_the_territory_cli(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, write: WriteFile) -> None:
+    from typer.testing import CliRunner
+
+    from openspm.cli import territory_scenarios as cli
+    from openspm.cli.main import app
+
+    monkeypatch.setenv("OPENSPM_DATA_DIR", str(tmp_path / "data"))
+    runner = CliRunner()
+    assert runner.invoke(app, ["calendar", "create", "2025"]).exit_code == 0
+    for kind, body in (("accounts", ACCOUNTS), ("territories", TERRITORIES), ("account_territories", CURRENT)):
+        assert runner.invoke(app, ["import", kind, str(write(f"{kind}.csv", body))]).exit_code == 0
+    monkeypatch.setattr(cli, "actor", lambda: "cli:author")
+    made = runner.invoke(app, ["territory", "draft", "--on", "2025-03-01", "--solver", "greedy", "--time-limit", "5"])
+    assert made.exit_code == 0, made.output
+    said = " ".join(made.output.split())  # Rich wraps long lines
+    assert "scenario 1 'territories on 2025-03-01' as of 2025-03-01: draft" in said
+    assert "3 moves of 7 accounts" in said and "3 of 3 territories in band (before: 0)" in said
+    listed = runner.invoke(app, ["territory", "list"])
+    assert listed.exit_code == 0 and "│ 1 " in listed.output
+    own = runner.invoke(app, ["territory", "approve", "1"])
+    assert own.exit_code != 0 and "someone else must decide it" in own.output
+    monkeypatch.setattr(cli, "actor", lambda: "cli:reviewer")
+    assert runner.invoke(app, ["territory", "approve", "1"]).exit_code == 0
+    bad = runner.invoke(app, ["territory", "publish", "1", "--from", "April"])
+    assert bad.exit_code != 0 and "not a date" in bad.output
+    published = runner.invoke(app, ["territory", "publish", "1", "--from", "2025-04-01"])
+    assert published.exit_code == 0 and "accounts move on 2025-04-01" in published.output
+    shown = runner.invoke(app, ["territory", "show", "1", "--json"])
+    assert '"status": "published"' in shown.output and '"effective_from": "2025-04-01"' in shown.output
