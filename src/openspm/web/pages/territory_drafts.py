@@ -47,21 +47,21 @@ def _number(text: str, what: str) -> Decimal:
 
 
 def _jobs(request: Request, principal: Principal) -> dict[str, Any]:
+    """The design jobs and the drafts (one fragment, so a draft appears when its job is done)."""
     jobs = access.design_jobs_for(engine_of(request), principal)
-    return {"jobs": jobs, "polling": any(not j.done for j in jobs)}
+    rows = access.territory_drafts_for(engine_of(request), principal)
+    return {"jobs": jobs, "rows": rows, "polling": any(not j.done for j in jobs)}
 
 
 def _list_page(
     request: Request, principal: Principal, status_code: int = 200, form: dict[str, str] | None = None, **flash: str
 ) -> Response:
-    rows = access.territory_drafts_for(engine_of(request), principal)
     return render(
         request,
         "territory_drafts.html",
         principal,
         status_code=status_code,
         help_anchor="territory-drafts",
-        rows=rows,
         form=form or {"on": utc_now().date().isoformat()},
         **_jobs(request, principal),
         **flash,
@@ -75,7 +75,7 @@ def territory_drafts(request: Request, principal: Principal = Depends(page_princ
 
 @router.get("/territory-drafts/jobs", response_class=HTMLResponse)
 def design_jobs(request: Request, principal: Principal = Depends(page_principal)) -> Response:
-    """The design jobs table alone (what htmx swaps in every second while a design runs)."""
+    """The design jobs and drafts tables alone (what htmx swaps in every second while a design runs)."""
     return render(request, "territory_drafts_jobs.html", principal, **_jobs(request, principal))
 
 
