@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 import time
+from dataclasses import replace
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
@@ -40,7 +41,7 @@ ACCOUNTS = (
     "B4,North Four,47.3,-122.0,100,\nB5,Mid One,39.7,-104.9,100,\nB6,Mid Two,39.6,-104.8,50,\n"
     "B7,South One,32.7,-96.8,50,\n"
 )
-TERRITORIES = "id,name\nX1,North\nX2,Mid\nX3,South\n"
+TERRITORIES = "id,name,parent\nNA,North America,\nX1,North,NA\nX2,Mid,NA\nX3,South,NA\n"
 CURRENT = (
     "account,territory,effective_from\nB1,X1,2025-01-01\nB2,X1,2025-01-01\nB3,X1,2025-01-01\nB4,X1,2025-01-01\n"
     "B5,X2,2025-01-01\nB6,X2,2025-01-01\nB7,X3,2025-01-01\n"
@@ -132,6 +133,21 @@ def test_closed_months_and_a_changed_store_are_refused(company: Engine) -> None:
     with pytest.raises(Conflict, match="B7 is in X2, the draft started from X3"):
         publish(company, draft.id, "analyst@x.io", date(2025, 5, 1))
     assert _territory_rows(company, "B2")[0][2] is None  # nothing written
+
+
+def test_the_scope_is_the_leaves_or_a_parents_children(company: Engine) -> None:
+    from openspm.core.errors import InvalidInput, NotFound
+
+    scoped = draft_territories(company, replace(PARAMS, parent="NA", solver="greedy"), name="NA", actor="a")
+    assert [t.territory for t in scoped.totals] == ["X1", "X2", "X3"] and scoped.accounts == 7
+    with pytest.raises(InvalidInput, match="X1 has 0 child territories"):
+        draft_territories(company, replace(PARAMS, parent="X1"), name="x", actor="a")
+    with pytest.raises(NotFound, match="unknown territory 'EU'"):
+        draft_territories(company, replace(PARAMS, parent="EU"), name="x", actor="a")
+    with pytest.raises(InvalidInput, match="no accounts are in the territories in scope on 2024-01-01"):
+        draft_territories(company, replace(PARAMS, on=date(2024, 1, 1)), name="x", actor="a")
+    with pytest.raises(InvalidInput, match="measure 'revenue'"):
+        draft_territories(company, replace(PARAMS, measures=("revenue",)), name="x", actor="a")
 
 
 def test_a_design_runs_as_a_job_to_its_draft(company: Engine) -> None:
