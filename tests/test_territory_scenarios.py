@@ -206,8 +206,11 @@ def test_the_territory_draft_api_by_role(company: Engine) -> None:
     assert_error(manager.post(f"{path}/publish", json={"effective_from": "2025-04-01"}), 403, "forbidden")
     assert_error(analyst.post(f"{path}/publish", json={"effective_from": "April"}), 422, "invalid_input")
     assert_error(analyst.post(f"{path}/publish", json={}), 422, "invalid_input")
-    published = analyst.post(f"{path}/publish", json={"effective_from": "2025-04-01"})
-    assert published.json() == {"id": scenario, "moved": len(got["moves"]), "effective_from": "2025-04-01"}
+    published = analyst.post(f"{path}/publish", json={"effective_from": "2025-02-10"})
+    assert published.json() == {"id": scenario, "moved": len(got["moves"]), "effective_from": "2025-02-10"}
+    with Session(company) as session:  # February's run credited the old territories: it is open again
+        status = dict(session.execute(select(m.Period.name, m.Period.status).where(m.Period.kind == "month")).all())
+    assert status["FY2025-M01"] == "calculated" and status["FY2025-M02"] == "open"
     assert_error(analyst.post(f"{path}/publish", json={"effective_from": "2025-04-01"}), 409, "conflict")
     assert_error(analyst.get("/api/v1/planning/territory-drafts/999"), 404, "not_found")
     bad = analyst.post("/api/v1/planning/territory-drafts", json={**body, "tolerance": "1.5"})
