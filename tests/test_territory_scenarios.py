@@ -209,7 +209,8 @@ def test_the_territory_draft_api_by_role(company: Engine) -> None:
     published = analyst.post(f"{path}/publish", json={"effective_from": "2025-02-10"})
     assert published.json() == {"id": scenario, "moved": len(got["moves"]), "effective_from": "2025-02-10"}
     with Session(company) as session:  # February's run credited the old territories: it is open again
-        status = dict(session.execute(select(m.Period.name, m.Period.status).where(m.Period.kind == "month")).all())
+        rows = session.execute(select(m.Period.name, m.Period.status).where(m.Period.kind == "month")).all()
+    status: dict[str, str] = {str(row[0]): str(row[1]) for row in rows}
     assert status["FY2025-M01"] == "calculated" and status["FY2025-M02"] == "open"
     assert_error(analyst.post(f"{path}/publish", json={"effective_from": "2025-04-01"}), 409, "conflict")
     assert_error(analyst.get("/api/v1/planning/territory-drafts/999"), 404, "not_found")
