@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import typer
 
-from openspm.cli import calc, close, demo, imports, store
+from openspm.cli import (
+    calc,
+    close,
+    demo,
+    imports,
+    store,
+    territory_scenarios,  # noqa: F401  (registers territory draft, show, list, ...)
+)
 from openspm.cli.accounting import accounting_app
 from openspm.cli.disputes import dispute_app
 from openspm.cli.exports import export_app
