@@ -91,7 +91,7 @@ def test_publish_needs_someone_elses_approval_and_the_next_run_uses_the_quotas(
     draft = draft_quotas(company, PARAMS, name="FY2026 AEs", actor="analyst@x.io")
     with pytest.raises(Conflict, match="only an approved scenario"):
         publish(company, draft.id, "admin@x.io")
-    with pytest.raises(Conflict, match="someone else must approve"):
+    with pytest.raises(Conflict, match="someone else must decide it"):
         decide(company, draft.id, "analyst@x.io", True)
     assert decide(company, draft.id, "manager@x.io", True, "fair").status == "approved"
     assert publish(company, draft.id, "admin@x.io") == 14  # A1, A2: 4 quarters + year; A3: 3 quarters + year

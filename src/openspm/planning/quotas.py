@@ -26,6 +26,7 @@ from openspm.calc.rules.quotas import ramp_factor
 from openspm.core.dates import utc_now
 from openspm.core.errors import Conflict, InvalidInput, NotFound
 from openspm.planning.quota_setting import allocate, blended_weights, round_to_total, share_at_quota, street_quota
+from openspm.planning.review import decide_draft
 from openspm.store import models as m
 from openspm.store.audit import audit
 
@@ -580,23 +581,7 @@ def decide(engine: Engine, scenario_id: int, actor: str, approve: bool, note: st
     """Approve or send back (discard) a draft; its author cannot decide it."""
     with Session(engine) as session, session.begin():
         row = _scenario(session, scenario_id)
-        if row.status != "draft":
-            raise Conflict(f"quota scenario {scenario_id} is {row.status}, not a draft")
-        if row.created_by == actor:
-            raise Conflict(f"quota scenario {scenario_id} was made by {actor}; someone else must approve it")
-        before = row.status
-        row.status = "approved" if approve else "discarded"
-        row.decided_by, row.decided_at, row.decision_note = actor, utc_now(), note
-        audit(
-            session,
-            actor,
-            "approve" if approve else "reject",
-            "planning_scenarios",
-            str(row.id),
-            before={"status": before},
-            after={"status": row.status},
-            note=note,
-        )
+        decide_draft(session, row, actor, approve, note, f"quota scenario {scenario_id}")
         return _draft(row)
 
 

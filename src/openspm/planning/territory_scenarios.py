@@ -29,6 +29,7 @@ from sqlalchemy.orm import Session
 
 from openspm.core.dates import utc_now
 from openspm.core.errors import Conflict, InvalidInput, NotFound
+from openspm.planning.review import decide_draft
 from openspm.planning.territory import (
     MEASURES,
     Account,
@@ -446,23 +447,7 @@ def decide(engine: Engine, scenario_id: int, actor: str, approve: bool, note: st
     """Approve or send back (discard) a draft; its author cannot decide it."""
     with Session(engine) as session, session.begin():
         row = _scenario(session, scenario_id, lock=True)
-        if row.status != "draft":
-            raise Conflict(f"territory scenario {scenario_id} is {row.status}, not a draft")
-        if row.created_by == actor:
-            raise Conflict(f"territory scenario {scenario_id} was made by {actor}; someone else must decide it")
-        before = row.status
-        row.status = "approved" if approve else "discarded"
-        row.decided_by, row.decided_at, row.decision_note = actor, utc_now(), note
-        audit(
-            session,
-            actor,
-            "approve" if approve else "reject",
-            "planning_scenarios",
-            str(row.id),
-            before={"status": before},
-            after={"status": row.status},
-            note=note,
-        )
+        decide_draft(session, row, actor, approve, note, f"territory scenario {scenario_id}")
         return _draft(row)
 
 
