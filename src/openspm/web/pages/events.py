@@ -48,14 +48,22 @@ def _event(name: str, data: dict[str, str], marker: tuple[int, str]) -> str:
 
 
 async def _stream(
-    request: Request, engine: Engine, payee_id: int, payee: str, seconds: float, seen: str | None
+    request: Request,
+    engine: Engine,
+    payee_id: int,
+    payee: str,
+    seconds: float,
+    seen: str | None,
+    changes: int | None = None,
 ) -> AsyncIterator[str]:
     last = await run_in_threadpool(change_marker, engine, payee_id)
     yield "retry: 2000\n" + _event("ready", {"payee": payee}, last)
+    told = 0
     if seen is not None and seen != _marker_id(last):  # changed while the client was reconnecting
+        told += 1
         yield _event("earnings", {"payee": payee, "updated_at": last[1]}, last)
     started = beat = time.monotonic()
-    while time.monotonic() - started < seconds:
+    while time.monotonic() - started < seconds and (changes is None or told < changes):
         await asyncio.sleep(POLL_SECONDS)
         if await request.is_disconnected():
             return
@@ -63,6 +71,7 @@ async def _stream(
         if now != last:
             last = now
             beat = time.monotonic()
+            told += 1
             yield _event("earnings", {"payee": payee, "updated_at": now[1]}, now)
         elif time.monotonic() - beat >= HEARTBEAT_SECONDS:
             beat = time.monotonic()
@@ -74,13 +83,14 @@ async def dashboard_events(
     request: Request,
     payee: str | None = Query(None, min_length=1, max_length=128, description="The payee (default: your own)"),
     timeout: float = Query(LIFETIME_SECONDS, ge=0.5, le=3600, description="End the stream after this many seconds"),
+    changes: int | None = Query(None, ge=1, le=10_000, description="End it after this many `earnings` events"),
 ) -> StreamingResponse:
     """`text/event-stream` of changes to a payee's live earnings (session cookie or bearer token)."""
     engine = engine_of(request)
     who = await run_in_threadpool(api_principal, request)
     payee_id, name = await run_in_threadpool(watched_payee_for, engine, who, payee)
     return StreamingResponse(
-        _stream(request, engine, payee_id, name, timeout, request.headers.get("last-event-id")),
+        _stream(request, engine, payee_id, name, timeout, request.headers.get("last-event-id"), changes),
         media_type="text/event-stream",
         headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
     )
