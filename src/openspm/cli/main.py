@@ -17,6 +17,7 @@ from openspm.cli.disputes import dispute_app
 from openspm.cli.exports import export_app
 from openspm.cli.jobs import job_app
 from openspm.cli.planning import accounts_app, capacity_app, quota_app
+from openspm.cli.scenario_evaluation import planning_app
 from openspm.cli.statements import statement_command, statements_command
 from openspm.cli.territory import territory_app
 from openspm.cli.users import token_app, user_app
@@ -59,6 +60,7 @@ app.add_typer(token_app, name="token")
 app.add_typer(dispute_app, name="dispute")
 app.add_typer(job_app, name="job")
 app.add_typer(territory_app, name="territory")
+app.add_typer(planning_app, name="planning")
 
 
 def run() -> None:

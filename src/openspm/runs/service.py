@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, cast
@@ -35,6 +35,7 @@ from openspm.engine import backends
 from openspm.engine.duckdb import money
 from openspm.plan.expr import ExprError
 from openspm.plan.load import PlanError, parse_plan
+from openspm.plan.models import PlanDocument
 from openspm.runs import pay
 from openspm.store import columnar
 from openspm.store import models as m
@@ -403,12 +404,16 @@ def compute(
     backend: str | None = None,
     on_progress: OnProgress | None = None,
     adjust: Callable[[inp.Inputs], inp.Inputs] | None = None,
+    plans: dict[str, PlanDocument] | None = None,
 ) -> tuple[RunContext, Results, dict[str, int]]:
     """Run the pipeline for a month on the store's data (reads only), on `backend` (duckdb, spark; default
     from OPENSPM_ENGINE). `on_progress(fraction, text)` hears each stage as a fraction of the calculation
     (reading the store, then each plan, up to 0.7; paying and storing are the caller's). `adjust` changes the
-    inputs read before the pipeline sees them (a what-if: other quotas, say); nothing is stored either way."""
+    inputs read before the pipeline sees them (a what-if: other quotas, say); `plans` (plan id → document) runs a
+    candidate document in place of the stored version of that plan in force; nothing is stored either way."""
     ctx = run_context(session, period_name, backend)
+    if plans:
+        ctx.plans = [replace(p, document=plans[p.plan_id]) if p.plan_id in plans else p for p in ctx.plans]
     if on_progress is not None:
         on_stage = _staged(on_stage, on_progress, len(ctx.plans) + 2)
         on_stage("reading the store")
