@@ -26,7 +26,7 @@ from openspm.calc.rules.quotas import ramp_factor
 from openspm.core.dates import utc_now
 from openspm.core.errors import Conflict, InvalidInput, NotFound
 from openspm.planning.quota_setting import allocate, blended_weights, round_to_total, share_at_quota, street_quota
-from openspm.planning.review import decide_draft
+from openspm.planning.review import decide_draft, scenario_row, scenario_rows
 from openspm.store import models as m
 from openspm.store.audit import audit
 
@@ -557,10 +557,7 @@ def _draft(row: m.PlanningScenario) -> QuotaDraft:
 
 
 def _scenario(session: Session, scenario_id: int) -> m.PlanningScenario:
-    row = session.get(m.PlanningScenario, scenario_id)
-    if row is None or row.kind != "quota":
-        raise NotFound(f"unknown quota scenario {scenario_id}")
-    return row
+    return scenario_row(session, "quota", scenario_id)
 
 
 def quota_draft(engine: Engine, scenario_id: int) -> QuotaDraft:
@@ -571,10 +568,7 @@ def quota_draft(engine: Engine, scenario_id: int) -> QuotaDraft:
 def quota_drafts(engine: Engine) -> list[QuotaDraft]:
     """Every quota scenario, newest first."""
     with Session(engine) as session:
-        query = (
-            select(m.PlanningScenario).where(m.PlanningScenario.kind == "quota").order_by(m.PlanningScenario.id.desc())
-        )
-        return [_draft(row) for row in session.scalars(query)]
+        return [_draft(row) for row in scenario_rows(session, "quota")]
 
 
 def decide(engine: Engine, scenario_id: int, actor: str, approve: bool, note: str | None = None) -> QuotaDraft:

@@ -1,4 +1,5 @@
-"""The review step every planning draft shares: draft → approved or discarded, by someone other than its author.
+"""What every planning draft shares: finding it by kind, and the review step (draft → approved or discarded, by
+someone other than its author).
 
 One rule for quota and territory drafts alike (and for kinds to come): only a draft is decided, never by the
 user who made it, and the decision is audited with its note in the same transaction.
@@ -6,10 +7,11 @@ user who made it, and the decision is audited with its note in the same transact
 
 from __future__ import annotations
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from openspm.core.dates import utc_now
-from openspm.core.errors import Conflict
+from openspm.core.errors import Conflict, NotFound
 from openspm.store import models as m
 from openspm.store.audit import audit
 
@@ -35,3 +37,17 @@ def decide_draft(
         after={"status": row.status},
         note=note,
     )
+
+
+def scenario_row(session: Session, kind: str, scenario_id: int, lock: bool = False) -> m.PlanningScenario:
+    """The draft of `kind` with this id (NotFound names the kind: "unknown quota scenario 3")."""
+    row = session.get(m.PlanningScenario, scenario_id, with_for_update=lock)
+    if row is None or row.kind != kind:
+        raise NotFound(f"unknown {kind} scenario {scenario_id}")
+    return row
+
+
+def scenario_rows(session: Session, kind: str) -> list[m.PlanningScenario]:
+    """Every draft of `kind`, newest first."""
+    query = select(m.PlanningScenario).where(m.PlanningScenario.kind == kind).order_by(m.PlanningScenario.id.desc())
+    return list(session.scalars(query))

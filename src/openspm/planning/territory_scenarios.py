@@ -29,7 +29,7 @@ from sqlalchemy.orm import Session
 
 from openspm.core.dates import utc_now
 from openspm.core.errors import Conflict, InvalidInput, NotFound
-from openspm.planning.review import decide_draft
+from openspm.planning.review import decide_draft, scenario_row, scenario_rows
 from openspm.planning.territory import (
     MEASURES,
     Account,
@@ -425,10 +425,7 @@ def _draft(row: m.PlanningScenario) -> TerritoryDraft:
 
 
 def _scenario(session: Session, scenario_id: int, lock: bool = False) -> m.PlanningScenario:
-    row = session.get(m.PlanningScenario, scenario_id, with_for_update=lock)
-    if row is None or row.kind != KIND:
-        raise NotFound(f"unknown territory scenario {scenario_id}")
-    return row
+    return scenario_row(session, KIND, scenario_id, lock)
 
 
 def territory_draft(engine: Engine, scenario_id: int) -> TerritoryDraft:
@@ -439,8 +436,7 @@ def territory_draft(engine: Engine, scenario_id: int) -> TerritoryDraft:
 def territory_drafts(engine: Engine) -> list[TerritoryDraft]:
     """Every territory scenario, newest first."""
     with Session(engine) as session:
-        query = select(m.PlanningScenario).where(m.PlanningScenario.kind == KIND).order_by(m.PlanningScenario.id.desc())
-        return [_draft(row) for row in session.scalars(query)]
+        return [_draft(row) for row in scenario_rows(session, KIND)]
 
 
 def decide(engine: Engine, scenario_id: int, actor: str, approve: bool, note: str | None = None) -> TerritoryDraft:
