@@ -28,6 +28,10 @@ QUOTAS = "quota_evaluation"
 FIELDS = ("name", "quota_draft", "territory_draft", "plan_text", "plan_source", "basis", "months", "plan", "measure")
 
 
+def _months(count: int) -> str:
+    return f"{count} month" if count == 1 else f"{count} months"
+
+
 def _prepare(engine: Engine, values: dict[str, Any]) -> Any:
     return prepare_scenario(
         engine,
@@ -52,7 +56,7 @@ def submit_scenario_evaluation(engine: Engine, queue: JobQueue, values: dict[str
         SCENARIO,
         params,
         actor,
-        f"queued: {params['name']} on {setup.basis} ({len(setup.months)} months, {setup.plan} · {setup.measure})",
+        f"queued: {params['name']} on {setup.basis} ({_months(len(setup.months))}, {setup.plan} · {setup.measure})",
     )
     queue.enqueue(job.id)
     return job
@@ -81,7 +85,7 @@ def submit_quota_evaluation(
         QUOTAS,
         {"scenario": scenario_id, "basis": year},
         actor,
-        f"queued: quota draft {scenario_id} on {year} ({len(months)} months)",
+        f"queued: quota draft {scenario_id} on {year} ({_months(len(months))})",
     )
     queue.enqueue(job.id)
     return job
@@ -103,5 +107,5 @@ def quota_job(engine: Engine, job: JobView, progress: Reporter) -> dict[str, Any
         "basis": evaluation.basis,
         "months": len(evaluation.months),
         "cost": draft["cost"],
-        "message": f"evaluated on {evaluation.basis}'s deals ({len(evaluation.months)} months)",
+        "message": f"evaluated on {evaluation.basis}'s deals ({_months(len(evaluation.months))})",
     }

@@ -8,8 +8,8 @@ document.addEventListener("DOMContentLoaded", () => {
   const chart = echarts.init(element);
   chart.setOption({
     tooltip: { trigger: "axis" },
-    legend: { type: "scroll", bottom: 0 },
-    grid: { left: 40, right: 20, top: 20, bottom: 60 },
+    legend: { type: "scroll", top: 0 },
+    grid: { left: 40, right: 70, top: 40, bottom: 60 },
     xAxis: { type: "category", data: data.labels || [], name: "attainment", axisLabel: { rotate: 45 } },
     yAxis: { type: "value", name: "payees", minInterval: 1 },
     series: (data.series || []).map((s) => ({ name: s.name, type: "bar", data: s.data })),
