@@ -125,6 +125,8 @@ def compare_for(engine: Engine, principal: Principal, job_ids: list[int]) -> tup
     ids = list(dict.fromkeys(job_ids))
     if not ids:
         raise InvalidInput("pick at least one evaluated scenario to compare")
+    if any(not 1 <= i < 2**31 for i in ids):
+        raise NotFound(f"unknown evaluation {next(i for i in ids if not 1 <= i < 2**31)}")
     if len(ids) > MAX_COMPARED:
         raise InvalidInput(f"compare at most {MAX_COMPARED} evaluations at once")
     chosen = [scenario_evaluation_for(engine, principal, i) for i in ids]

@@ -15,7 +15,7 @@ from decimal import Decimal
 from typing import Any
 
 from fastapi import APIRouter, Depends, Path, Query, Request
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from openspm.access import scenario_evaluations as access
 from openspm.access.principal import Principal
@@ -44,6 +44,14 @@ class ScenarioEvaluationIn(BaseModel):
     months: list[str] = Field(default_factory=list, max_length=24, description="Only these months of the basis")
     plan: str | None = Field(None, max_length=128, description="The plan to report (default: the drafts' or the only)")
     measure: str | None = Field(None, max_length=64, description="The measure to report (default: the plan's first)")
+
+    @field_validator("name", "plan_text", "plan_version", "basis", "plan", "measure", "months")
+    @classmethod
+    def _no_nul(cls, value: Any) -> Any:
+        texts = value if isinstance(value, list) else [value]
+        if any(isinstance(t, str) and "\x00" in t for t in texts):
+            raise ValueError("must not hold a NUL character")
+        return value
 
 
 class ColumnOut(BaseModel):
@@ -96,7 +104,7 @@ def scenario_evaluations(
     return {"items": rows, "total": total, "limit": limit, "offset": offset}
 
 
-@router.get("/scenario-evaluations/compare", response_model=ComparisonOut)
+@router.get("/scenario-evaluations/compare", response_model=ComparisonOut, responses=WRITE_ERRORS)
 def compare_scenario_evaluations(
     request: Request,
     job: list[int] = Query(..., min_length=1, max_length=6, description="Finished evaluations, in column order"),
