@@ -199,6 +199,11 @@ def test_the_scenario_pages(company: Engine) -> None:
     page = signed_in(company, "analyst@x.io")
     listing = page.get("/planning/scenarios")
     assert listing.status_code == 200 and "Evaluate a scenario" in listing.text and "terr v1" in listing.text
+    draft = draft_territories(company, PARAMS, name="rebalance", actor="analyst@x.io")
+    linked = page.get(f"/planning/territory-drafts/{draft.id}")
+    assert f'href="/planning/scenarios?territory_draft={draft.id}"' in linked.text
+    preselected = page.get(f"/planning/scenarios?territory_draft={draft.id}")
+    assert f'<option value="{draft.id}" selected>#{draft.id} rebalance (draft)</option>' in preselected.text
     refused = page.post(
         "/planning/scenarios",
         data={

@@ -62,7 +62,9 @@ def _list_page(
 
 @router.get("/scenarios", response_class=HTMLResponse)
 def scenarios(request: Request, principal: Principal = Depends(page_principal)) -> Response:
-    return _list_page(request, principal, done=request.query_params.get("done", ""))
+    """The evaluations and the form (`?quota_draft=ID&territory_draft=ID` preselects drafts, as their pages link)."""
+    form = {k: request.query_params.get(k, "")[:20] for k in ("quota_draft", "territory_draft")}
+    return _list_page(request, principal, form=form, done=request.query_params.get("done", ""))
 
 
 @router.get("/scenarios/jobs", response_class=HTMLResponse)
