@@ -5,8 +5,10 @@ publishing the same draft — and the API and pages by role."""
 from __future__ import annotations
 
 import re
+import time
 from dataclasses import replace
 from decimal import Decimal
+from typing import Any
 
 import pytest
 from sqlalchemy import Engine, select
@@ -136,35 +138,61 @@ def test_the_cli_prints_the_drafts_beside_the_baseline_and_keeps_each(
     assert bad.exit_code != 0 and "unknown basis year 'FY2031'" in bad.stderr
 
 
+def _evaluated(client: Any, scenario_id: int, job_id: int) -> dict[str, Any]:
+    """Wait for an evaluation job of the draft (followed through the draft's `evaluations`) to finish."""
+    for _ in range(600):
+        found = client.get(f"/api/v1/planning/quota-drafts/{scenario_id}/evaluations").json()
+        job = next(j for j in found if j["id"] == job_id)
+        if job["state"] in ("succeeded", "failed"):
+            return job  # type: ignore[no-any-return]
+        time.sleep(0.1)
+    raise AssertionError("the evaluation job did not finish")
+
+
 def test_the_evaluate_api_and_page_by_role(company: Engine) -> None:
     draft = draft_quotas(company, PARAMS, name="FY2026 AEs", actor="analyst@x.io")
     url = f"/api/v1/planning/quota-drafts/{draft.id}/evaluate"
     analyst = client_with_token(company, "analyst@x.io")
-    done = analyst.post(url, json={"basis": "FY2025"})
-    assert done.status_code == 200, done.text
-    body = done.json()
-    assert body["basis"] == "FY2025" and body["draft"]["cost"] == {"USD": "20000.00"}
-    assert body["baseline"]["cost"] == {"USD": "22500.00"}
+    started = analyst.post(url, json={"basis": "FY2025"})
+    assert started.status_code == 202, started.text
+    assert started.json()["kind"] == "quota_evaluation" and started.json()["params"] == {
+        "scenario": draft.id,
+        "basis": "FY2025",
+    }
+    done = _evaluated(analyst, draft.id, started.json()["id"])
+    assert done["state"] == "succeeded" and done["result"]["cost"] == {"USD": "20000.00"}, done
+    assert done["message"] == "evaluated on FY2025's deals (1 month)"
     shown = analyst.get(f"/api/v1/planning/quota-drafts/{draft.id}").json()
-    assert shown["evaluation"]["draft"]["cost"] == {"USD": "20000.00"}
+    assert shown["evaluation"]["basis"] == "FY2025" and shown["evaluation"]["draft"]["cost"] == {"USD": "20000.00"}
+    assert shown["evaluation"]["baseline"]["cost"] == {"USD": "22500.00"}
     assert shown["evaluation"]["evaluated_by"] == "analyst@x.io"
     assert saved_evaluation(company, draft.id) == shown["evaluation"]
-    managed = client_with_token(company, "m@x.io").post(url, json={})  # a manager may evaluate
-    assert managed.status_code == 200 and managed.json()["losses"][0]["payee"] == "A1"  # A1: 17,500 → 15,000
-    assert {x["payee"] for x in [*managed.json()["gains"], *managed.json()["losses"]]} <= {"A1"}  # their team
+    manager = client_with_token(company, "m@x.io")
+    managed = manager.post(url, json={})  # a manager may evaluate
+    assert managed.status_code == 202, managed.text
+    assert _evaluated(manager, draft.id, managed.json()["id"])["state"] == "succeeded"
+    kept = manager.get(f"/api/v1/planning/quota-drafts/{draft.id}").json()["evaluation"]
+    assert kept["evaluated_by"] == "m@x.io" and kept["losses"][0]["payee"] == "A1"  # A1: 17,500 → 15,000
+    assert {x["payee"] for x in [*kept["gains"], *kept["losses"]]} <= {"A1"}  # their team
     assert_error(client_with_token(company, "finance@x.io").post(url, json={}), 403, "forbidden")  # finance reads only
     assert (
         client_with_token(company, "finance@x.io").get(f"/api/v1/planning/quota-drafts/{draft.id}").json()["evaluation"]
     )
     assert_error(client_with_token(company, "a1@x.io").post(url, json={}), 403, "forbidden")
+    assert_error(client_with_token(company, "a1@x.io").get(f"{url[:-9]}/evaluations"), 403, "forbidden")
     assert_error(client_with_token(company, "m@x.io", "read").post(url, json={}), 403, "forbidden")
     assert_error(analyst.post("/api/v1/planning/quota-drafts/999/evaluate", json={}), 404, "not_found")
-    assert_error(analyst.post(url, json={"basis": "FY2031"}), 404, "not_found")
+    assert_error(analyst.post(url, json={"basis": "FY2031"}), 404, "not_found")  # checked before queuing
     assert_error(analyst.post(url, json={"basis": 5}), 422, "invalid_input")
+    assert len(analyst.get(f"/api/v1/planning/quota-drafts/{draft.id}/evaluations").json()) == 2
 
     page = signed_in(company, "analyst@x.io")
     shown_page = page.get(f"/planning/quotas/{draft.id}")
     assert "Evaluate on last year" in shown_page.text and "22,500.00" in shown_page.text
+    assert (
+        'aria-label="evaluation jobs"' in shown_page.text
+        and "hx-trigger" not in shown_page.text.split('id="evaluation-jobs"')[1].split(">")[0]
+    )  # nothing running: no polling
     token = re.search(r'name="csrf_token" value="([^"]+)"', shown_page.text)
     assert token is not None
     posted = page.post(
@@ -172,6 +200,17 @@ def test_the_evaluate_api_and_page_by_role(company: Engine) -> None:
         data={"csrf_token": token.group(1), "basis": ""},
         follow_redirects=False,
     )
-    assert posted.status_code == 303
+    assert posted.status_code == 303 and "queued" in posted.headers["location"]
+    following = page.get(f"/planning/quotas/{draft.id}/evaluations", headers={"HX-Request": "true"})
+    assert following.status_code == 200 and 'data-state="' in following.text
+    for _ in range(600):
+        following = page.get(f"/planning/quotas/{draft.id}/evaluations", headers={"HX-Request": "true"})
+        if following.headers.get("HX-Refresh") == "true":
+            break
+        assert 'hx-trigger="every 1s"' in following.text  # polls while it runs
+        time.sleep(0.1)
+    else:
+        raise AssertionError("the page's evaluation job did not finish")
+    assert "succeeded" in following.text
     finance = signed_in(company, "finance@x.io").get(f"/planning/quotas/{draft.id}")
     assert "22,500.00" in finance.text and "Evaluate on last year" not in finance.text

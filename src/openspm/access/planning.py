@@ -16,7 +16,10 @@ from sqlalchemy.orm import Session
 from openspm.access.errors import Forbidden
 from openspm.access.principal import Principal
 from openspm.access.visibility import visible_external_ids
-from openspm.planning import evaluation as evaluating
+from openspm.jobs import service as jobs
+from openspm.jobs.planning_evaluations import QUOTAS, submit_quota_evaluation
+from openspm.jobs.queue import JobQueue
+from openspm.jobs.service import JobView
 from openspm.planning import quotas as planning
 from openspm.planning.quotas import QuotaDraft, QuotaParams
 
@@ -82,17 +85,27 @@ def publish_quotas_for(engine: Engine, principal: Principal, scenario_id: int, f
     return planning.publish(engine, scenario_id, principal.actor, from_quarter)
 
 
-def evaluate_quotas_for(
-    engine: Engine, principal: Principal, scenario_id: int, basis_year: str | None = None
-) -> dict[str, Any]:
-    """Evaluate a draft on a basis year's deals and keep it as the draft's latest evaluation (its JSON, a
-    manager's with their team's payees only among who gains and loses). Admin, comp analyst and managers may
-    run it (a read of the engine, though it keeps its result); finance reads the kept result."""
+def _require_evaluator(principal: Principal) -> None:
     if not principal.may_write:
         if not principal.is_manager:
             principal.require_write("evaluating a quota draft")
         if "write" not in principal.scopes:
             raise Forbidden("evaluating a quota draft needs a token with the write scope; this one has read")
-    result = evaluating.evaluate_quota_draft(engine, scenario_id, basis_year)
-    evaluating.save_evaluation(engine, result, principal.actor)
-    return quota_draft_for(engine, principal, scenario_id).evaluation or {}
+
+
+def start_quota_evaluation_for(
+    engine: Engine, queue: JobQueue, principal: Principal, scenario_id: int, basis_year: str | None = None
+) -> JobView:
+    """Queue the evaluation of a draft on a basis year's deals (a job; the evaluation is kept in the draft when it
+    is done). Admin, comp analyst and managers may run it (a read of the engine, though it keeps its result);
+    finance reads the kept result. The draft and basis are checked first (404, 422)."""
+    _require_evaluator(principal)
+    quota_draft_for(engine, principal, scenario_id)
+    return submit_quota_evaluation(engine, queue, scenario_id, basis_year, principal.actor)
+
+
+def quota_evaluation_jobs_for(engine: Engine, principal: Principal, scenario_id: int, limit: int = 3) -> list[JobView]:
+    """The newest evaluation jobs of a draft, with their progress (whoever may read the draft)."""
+    quota_draft_for(engine, principal, scenario_id)
+    recent = jobs.jobs(engine, kind=QUOTAS, limit=200)[0]
+    return [j for j in recent if j.params.get("scenario") == scenario_id][:limit]

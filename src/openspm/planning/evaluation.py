@@ -59,6 +59,7 @@ class Figures:
     cost_of_sales: float | None  # cost in the plan currency / revenue
     attainment: Attainment
     per_payee: dict[str, Decimal] = field(repr=False)  # payee → cost (plan currency)
+    attainments: dict[str, float] = field(default_factory=dict, repr=False)  # payee with a quota → attainment
 
 
 @dataclass(frozen=True)
@@ -166,8 +167,13 @@ class _Tally:
                 self.measure[x["payee"]] = self.measure.get(x["payee"], Decimal(0)) + Decimal(str(x["value"]))
 
 
+def _attainments(measure: dict[str, Decimal], quotas: dict[str, Decimal]) -> dict[str, float]:
+    """Each payee with a positive quota → the year's measure over it."""
+    return {p: float(measure.get(p, Decimal(0)) / q) for p, q in sorted(quotas.items()) if q > 0}
+
+
 def _attainment(measure: dict[str, Decimal], quotas: dict[str, Decimal]) -> Attainment:
-    values = [float(measure.get(p, Decimal(0)) / q) for p, q in quotas.items() if q > 0]
+    values = list(_attainments(measure, quotas).values())
     if not values:
         return Attainment(0, None, None, None, None, None, 0)
     cuts = statistics.quantiles(values, n=10, method="inclusive") if len(values) > 1 else [values[0]] * 9
@@ -193,6 +199,7 @@ def _figures(label: str, tally: _Tally, quotas: dict[str, Decimal], currency: st
         cost_of_sales=float(cost / revenue) if revenue else None,
         attainment=_attainment(tally.measure, quotas),
         per_payee=tally.per_payee,
+        attainments=_attainments(tally.measure, quotas),
     )
 
 
@@ -284,6 +291,17 @@ def evaluate_quota_draft(
 ) -> Evaluation:
     """One draft beside the baseline (`evaluate_quota_drafts` for one id)."""
     return evaluate_quota_drafts(engine, [scenario_id], basis_year, months, on_month)
+
+
+def check_quota_evaluation(engine: Engine, scenario_id: int, basis_year: str | None = None) -> tuple[str, list[str]]:
+    """The basis year and months an evaluation of the draft would replay, without replaying them: NotFound for
+    an unknown draft or basis year, InvalidInput for a basis without deals (fast, before a job is queued)."""
+    draft = quota_draft(engine, scenario_id)
+    with Session(engine) as session:
+        basis, chosen, _quarters = _basis(session, draft, basis_year, None)
+    if not chosen:
+        raise InvalidInput(f"no month of {basis} to evaluate on")
+    return basis, chosen
 
 
 # --- keeping it -----------------------------------------------------------------------------------------------

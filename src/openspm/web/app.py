@@ -28,6 +28,7 @@ from openspm.web.api import jobs as jobs_api
 from openspm.web.api import plandocs as plandocs_api
 from openspm.web.api import planning as planning_api
 from openspm.web.api import plans as plans_api
+from openspm.web.api import scenario_evaluations as scenario_evaluations_api
 from openspm.web.api import territory_drafts as territory_drafts_api
 from openspm.web.api import transactions as transactions_api
 from openspm.web.api import users as users_api
@@ -39,6 +40,7 @@ from openspm.web.pages import plandocs as plandocs_pages
 from openspm.web.pages import planning_capacity as planning_capacity_pages
 from openspm.web.pages import plans as plans_pages
 from openspm.web.pages import runs as runs_pages
+from openspm.web.pages import scenario_evaluations as scenario_evaluations_pages
 from openspm.web.pages import territory_drafts as territory_drafts_pages
 from openspm.web.pages import users as users_pages
 from openspm.web.security import SESSION_HOURS
@@ -79,11 +81,13 @@ def create_app(engine: Engine | None = None, *, secret: str | None = None, https
     app.include_router(planning.router, include_in_schema=False)
     app.include_router(planning_capacity_pages.router, include_in_schema=False)
     app.include_router(territory_drafts_pages.router, include_in_schema=False)
+    app.include_router(scenario_evaluations_pages.router, include_in_schema=False)
     app.include_router(tour.router, include_in_schema=False)
     app.include_router(endpoints.router)
     app.include_router(entities.router)
     app.include_router(planning_api.router)
     app.include_router(territory_drafts_api.router)
+    app.include_router(scenario_evaluations_api.router)
     app.include_router(imports_pages.router, include_in_schema=False)
     app.include_router(imports_api.router)
     app.include_router(plans_pages.router, include_in_schema=False)

@@ -44,7 +44,7 @@ class RunIn(BaseModel):
 class JobOut(BaseModel):
     model_config = ConfigDict(from_attributes=True)
     id: int
-    kind: str = Field(description="What the job does: run")
+    kind: str = Field(description="What the job does: run, territory_design, quota_evaluation or scenario_evaluation")
     params: dict[str, Any] = Field(description="For a run: period, months (in order), skipped (closed months)")
     state: str = Field(description="queued, running, succeeded or failed")
     progress: Decimal = Field(description="How far it is: 0 to 1")

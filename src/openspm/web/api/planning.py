@@ -1,4 +1,5 @@
-"""`/api/v1/planning/quota-drafts`: quota drafts (list, one, make), review (approve, reject) and publish.
+"""`/api/v1/planning/quota-drafts`: quota drafts (list, one, make), review (approve, reject) and publish,
+and the connected evaluation started as a job (202; follow it at `.../evaluations`).
 
 Thin over `openspm.access.planning`. Amounts are exact decimal strings; the fairness figures are probabilities
 and attainments (fractions, binary floating point).
@@ -17,7 +18,9 @@ from openspm.access import planning as access
 from openspm.access.principal import Principal
 from openspm.planning.quotas import QuotaDraft, QuotaParams
 from openspm.web.api.endpoints import ERRORS, WRITE_ERRORS, Limit, Offset, _page, principal
+from openspm.web.api.jobs import JobOut
 from openspm.web.api.schemas import PageOut
+from openspm.web.jobqueue import queue_of
 from openspm.web.security import engine_of
 
 router = APIRouter(prefix="/api/v1/planning", responses=ERRORS, tags=["planning"])
@@ -168,11 +171,21 @@ class EvaluateIn(BaseModel):
     )
 
 
-@router.post("/quota-drafts/{scenario_id}/evaluate", response_model=dict[str, Any], responses=WRITE_ERRORS)
+@router.post("/quota-drafts/{scenario_id}/evaluate", response_model=JobOut, status_code=202, responses=WRITE_ERRORS)
 def evaluate_quota_draft(
     request: Request, scenario_id: int = ScenarioId, body: EvaluateIn | None = None, who: Principal = Depends(principal)
 ) -> Any:
-    """Replay the basis year's months through the engine with the draft's quotas and with the quotas as they
-    stand (admin, comp analyst, manager): cost per currency, revenue, cost of sales, attainment distribution,
-    who gains and who loses. Kept as the draft's `evaluation`. Takes a few seconds per month."""
-    return access.evaluate_quotas_for(engine_of(request), who, scenario_id, body.basis if body else None)
+    """Start the draft's connected evaluation as a job (admin, comp analyst, manager): the basis year's months
+    replayed through the engine with the draft's quotas and with the quotas as they stand. The draft and basis
+    are checked first (404, 422). Follow it at GET .../evaluations; when it has succeeded the draft's
+    `evaluation` holds cost per currency, revenue, cost of sales, attainment distribution, who gains and loses."""
+    basis = body.basis if body else None
+    return access.start_quota_evaluation_for(engine_of(request), queue_of(request), who, scenario_id, basis)
+
+
+@router.get("/quota-drafts/{scenario_id}/evaluations", response_model=list[JobOut])
+def quota_draft_evaluations(
+    request: Request, scenario_id: int = ScenarioId, who: Principal = Depends(principal)
+) -> Any:
+    """The draft's newest evaluation jobs (state, progress, message; `result.basis` and the draft's cost)."""
+    return access.quota_evaluation_jobs_for(engine_of(request), who, scenario_id, limit=10)

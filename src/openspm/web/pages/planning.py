@@ -23,6 +23,7 @@ from openspm.core.dates import parse_date
 from openspm.core.errors import InvalidInput, OpenSpmError
 from openspm.planning.quotas import QuotaParams
 from openspm.store import models as m
+from openspm.web.jobqueue import queue_of
 from openspm.web.security import check_csrf, engine_of, page_principal
 from openspm.web.templating import render
 
@@ -150,6 +151,7 @@ def _detail(request: Request, principal: Principal, scenario_id: int, status_cod
     )
     may_evaluate = principal.may_write or (principal.is_manager and "write" in principal.scopes)
     context: dict[str, Any] = {
+        **_evaluation_jobs(request, principal, scenario_id),
         "d": draft,
         "quarters": quarters,
         "may_decide": may_decide,
@@ -165,6 +167,25 @@ def _detail(request: Request, principal: Principal, scenario_id: int, status_cod
         **context,
         **flash,
     )
+
+
+def _evaluation_jobs(request: Request, principal: Principal, scenario_id: int) -> dict[str, Any]:
+    """The draft's newest evaluation jobs, and whether one is still running (the page then polls)."""
+    jobs = access.quota_evaluation_jobs_for(engine_of(request), principal, scenario_id)
+    return {"eval_jobs": jobs, "eval_polling": any(not j.done for j in jobs), "scenario_id": scenario_id}
+
+
+@router.get("/quotas/{scenario_id}/evaluations", response_class=HTMLResponse)
+def evaluation_jobs(
+    request: Request, scenario_id: int = ScenarioId, principal: Principal = Depends(page_principal)
+) -> Response:
+    """The draft's evaluation jobs (polled every second while one runs; when none is left running htmx reloads
+    the page, which then shows the kept evaluation)."""
+    context = _evaluation_jobs(request, principal, scenario_id)
+    answer = render(request, "planning_quota_evaluations.html", principal, **context)
+    if not context["eval_polling"] and request.headers.get("hx-request"):
+        answer.headers["HX-Refresh"] = "true"
+    return answer
 
 
 def _evaluation_view(kept: dict[str, Any] | None) -> dict[str, Any] | None:
@@ -216,8 +237,10 @@ def act(
     engine = engine_of(request)
     try:
         if action == "evaluate":
-            kept = access.evaluate_quotas_for(engine, principal, scenario_id, basis.strip() or None)
-            done = f"evaluated on {kept['basis']}'s deals ({len(kept['months'])} months)"
+            job = access.start_quota_evaluation_for(
+                engine, queue_of(request), principal, scenario_id, basis.strip() or None
+            )
+            done = f"evaluation job {job.id} queued: the result appears below when it is done"
         elif action == "publish":
             written = access.publish_quotas_for(engine, principal, scenario_id, from_quarter.strip() or None)
             done = f"published {written} quota rows: the next run uses them"
