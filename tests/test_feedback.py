@@ -64,7 +64,9 @@ def audit_trail(engine: Engine, entity: str) -> list[tuple[str, str, str]]:
     with Session(engine) as session:
         return [
             (e.entity_key, e.action, e.actor)
-            for e in session.scalars(select(m.AuditEntry).where(m.AuditEntry.entity == entity).order_by(m.AuditEntry.id))
+            for e in session.scalars(
+                select(m.AuditEntry).where(m.AuditEntry.entity == entity).order_by(m.AuditEntry.id)
+            )
         ]
 
 
@@ -142,7 +144,7 @@ def test_who_may_take_part_in_a_plans_feedback(company: Engine) -> None:
             rep_call()
     with pytest.raises(NotFound, match=f"unknown feedback thread {thread.id}"):
         access.thread_for(company, who(company, "r1@x.io"), thread.id)
-    with pytest.raises(Forbidden, match="nobody on m1@x.io's team is on it"):
+    with pytest.raises(Forbidden, match=r"nobody on m1@x\.io's team is on it"):
         access.feedback_for(company, who(company, "m1@x.io"), "sdr", 1)
     assert access.summary_for(company, who(company, "m1@x.io"), "sdr", 1) is None
     assert access.summary_for(company, who(company, "m2@x.io"), "sdr", 1) == {
@@ -227,9 +229,180 @@ def test_a_survey_is_answered_once_per_person_aggregated_exactly_and_anonymous_b
 
 def test_aggregate_is_exact_and_lists_every_scale_value() -> None:
     questions = [fb.Question(1, "q", "scale"), fb.Question(2, "t", "text")]
-    sets = [([1, "a"], "x", None), ([2, None], "y", None), ([2, "b"], "z", "Zed")]
+    sets: list[tuple[list[object], str, str | None]] = [
+        ([1, "a"], "x", None),
+        ([2, None], "y", None),
+        ([2, "b"], "z", "Zed"),
+    ]
     scale, text = fb.aggregate(questions, sets, names=False)
     assert scale.mean == Decimal("1.67") and scale.distribution == {1: 1, 2: 2, 3: 0, 4: 0, 5: 0}
     assert [(t.text, t.respondent) for t in text.texts] == [("a", None), ("b", None)]
     empty = fb.aggregate(questions, [], names=True)
     assert (empty[0].count, empty[0].mean, empty[1].texts) == (0, None, [])
+
+
+def signed_in(engine: Engine, email: str) -> TestClient:
+    client = TestClient(create_app(engine, secret=SECRET))
+    answer = client.post(
+        "/login", data={"email": email, "password": PASSWORD, "csrf_token": csrf_of(client)}, follow_redirects=False
+    )
+    assert answer.status_code == 303, answer.text
+    return client
+
+
+def test_the_api_runs_a_thread_and_a_survey_with_the_documented_errors(company: Engine) -> None:
+    rep, analyst = client_with_token(company, "r1@x.io"), client_with_token(company, "analyst@x.io")
+    base = "/api/v1/plans/ae/versions/2/feedback"
+    made = rep.post(
+        f"{base}/threads", json={"topic": "Cap", "body": "the cap bites at 150%", "component": "commission"}
+    )
+    assert made.status_code == 201, made.text
+    thread = made.json()["thread"]
+    assert (thread["state"], thread["component"], thread["comments"]) == ("open", "commission", 1)
+    replied = analyst.post(f"/api/v1/feedback/threads/{thread['id']}/comments", json={"body": "noted", "close": True})
+    assert replied.status_code == 201 and replied.json()["thread"]["state"] == "closed"
+    assert_error(rep.post(f"/api/v1/feedback/threads/{thread['id']}/comments", json={"body": "x"}), 409, "conflict")
+    assert_error(rep.post(f"/api/v1/feedback/threads/{thread['id']}/reopen"), 403, "forbidden")
+    assert analyst.post(f"/api/v1/feedback/threads/{thread['id']}/reopen").json()["thread"]["state"] == "open"
+    assert_error(rep.post(f"{base}/threads", json={"topic": "x", "body": "y", "extra": 1}), 422, "invalid_input")
+    assert_error(
+        client_with_token(company, "r1@x.io", "read").post(f"{base}/threads", json={"topic": "x", "body": "y"}),
+        403,
+        "forbidden",
+    )
+    assert_error(rep.get("/api/v1/plans/sdr/versions/1/feedback"), 404, "not_found")
+    assert_error(client_with_token(company, "m1@x.io").get("/api/v1/plans/sdr/versions/1/feedback"), 403, "forbidden")
+
+    survey = analyst.post(
+        f"{base}/surveys",
+        json={
+            "title": "AE 2026",
+            "questions": [{"text": "Quota achievable?", "kind": "scale"}, {"text": "Why?", "kind": "text"}],
+        },
+    )
+    assert survey.status_code == 201, survey.text
+    sid = survey.json()["id"]
+    assert_error(
+        rep.post(f"{base}/surveys", json={"title": "t", "questions": [{"text": "q", "kind": "scale"}]}),
+        403,
+        "forbidden",
+    )
+    answered = rep.put(f"/api/v1/feedback/surveys/{sid}/answers", json={"answers": [3, "too high"]})
+    assert answered.status_code == 200, answered.text
+    assert answered.json()["mine"] == [3, "too high"] and answered.json()["results"] is None
+    for email, value in (("r2@x.io", 4), ("r3@x.io", 5)):
+        client_with_token(company, email).put(
+            f"/api/v1/feedback/surveys/{sid}/answers", json={"answers": [value, None]}
+        )
+    mine = rep.get(f"/api/v1/feedback/surveys/{sid}").json()
+    assert mine["results"]["questions"][0]["mean"] == "4.00" and mine["results"]["names"] is None
+    assert mine["results"]["questions"][0]["distribution"] == {"1": 0, "2": 0, "3": 1, "4": 1, "5": 1}
+    designers = analyst.get(f"/api/v1/feedback/surveys/{sid}").json()["results"]
+    assert [n["respondent"] for n in designers["names"]] == ["r1@x.io", "r2@x.io", "r3@x.io"]
+    assert designers["questions"][1]["texts"] == [
+        {"text": "too high", "respondent": "r1@x.io", "respondent_name": "r1"}
+    ]
+    assert_error(rep.put(f"/api/v1/feedback/surveys/{sid}/answers", json={"answers": [9, None]}), 422, "invalid_input")
+    assert analyst.post(f"/api/v1/feedback/surveys/{sid}/close").json()["survey"]["state"] == "closed"
+    assert_error(rep.put(f"/api/v1/feedback/surveys/{sid}/answers", json={"answers": [1, None]}), 409, "conflict")
+    version = rep.get(base).json()
+    assert version["role"] == "participant" and [t["id"] for t in version["threads"]] == [thread["id"]]
+    assert [s["survey"]["id"] for s in version["surveys"]] == [sid]
+    overview = analyst.get("/api/v1/feedback", params={"state": "open"}).json()
+    assert [t["id"] for t in overview["threads"]] == [thread["id"]] and len(overview["surveys"]) == 1
+
+
+def test_the_pages_raise_reply_answer_and_show_results(company: Engine) -> None:
+    rep = signed_in(company, "r1@x.io")
+    version_page = rep.get("/plans/ae/versions/2")
+    assert version_page.status_code == 200 and 'href="/plans/ae/versions/2/feedback"' in version_page.text
+    page = rep.get("/plans/ae/versions/2/feedback")
+    assert page.status_code == 200 and "Raise topic" in page.text and "Attach survey" not in page.text
+    token = csrf_of(rep, "/plans/ae/versions/2/feedback")
+    made = rep.post(
+        "/plans/ae/versions/2/feedback/threads",
+        data={"csrf_token": token, "topic": "Quota too high", "body": "20% up on last year", "component": "commission"},
+        follow_redirects=False,
+    )
+    assert made.status_code == 303, made.text
+    thread_url = made.headers["location"].split("?")[0]
+    assert "Quota too high" in rep.get(thread_url).text
+    bad = rep.post(
+        "/plans/ae/versions/2/feedback/threads",
+        data={"csrf_token": token, "topic": "", "body": "x"},
+        follow_redirects=False,
+    )
+    assert bad.status_code == 422 and "the topic is required" in bad.text
+    assert rep.post("/plans/ae/versions/2/feedback/threads", data={"topic": "x", "body": "y"}).status_code == 403
+
+    analyst = signed_in(company, "analyst@x.io")
+    atoken = csrf_of(analyst, thread_url)
+    answered = analyst.post(f"{thread_url}/reply", data={"csrf_token": atoken, "body": "Benchmarked: fair"})
+    assert answered.status_code == 200 and 'data-state="answered"' in answered.text
+    created = analyst.post(
+        "/plans/ae/versions/2/feedback/surveys",
+        data={
+            "csrf_token": atoken,
+            "title": "AE 2026",
+            "q1": "Quota achievable?",
+            "k1": "scale",
+            "q2": "",
+            "k2": "scale",
+        },
+        follow_redirects=False,
+    )
+    assert created.status_code == 303, created.text
+    with Session(company) as session:
+        sid = session.scalars(select(m.FeedbackSurvey.id)).one()
+    for email, value in (("r1@x.io", "2"), ("r2@x.io", "4"), ("r3@x.io", "4")):
+        client = rep if email == "r1@x.io" else signed_in(company, email)
+        saved = client.post(
+            f"/feedback/surveys/{sid}/answer",
+            data={"csrf_token": csrf_of(client, "/plans/ae/versions/2/feedback"), "a1": value},
+            follow_redirects=False,
+        )
+        assert saved.status_code == 303, saved.text
+    shown = rep.get("/plans/ae/versions/2/feedback").text
+    assert re.search(r"data-mean>3\.33<", shown) and "Answered by" not in shown
+    assert "Answered by (designers only): r1, r2, r3" in analyst.get("/plans/ae/versions/2/feedback").text
+    overview = analyst.get("/feedback?state=answered")
+    assert overview.status_code == 200 and "Quota too high" in overview.text and "AE 2026" in overview.text
+    assert 'href="/feedback"' in analyst.get("/plans").text  # in the admin menu
+
+
+def test_the_cli_lists_adds_replies_and_runs_surveys(company: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("OPENSPM_DATABASE_URL", company.url.render_as_string(hide_password=False))
+    runner = CliRunner()
+    added = runner.invoke(app, ["feedback", "add", "ae", "1", "--topic", "Tiers", "--text", "why two?", "--json"])
+    assert added.exit_code == 0, added.output
+    tid = json.loads(added.output)["thread"]["id"]
+    replied = runner.invoke(app, ["feedback", "reply", str(tid), "--text", "simpler", "--close"])
+    assert replied.exit_code == 0 and "now closed" in replied.output
+    listed = json.loads(runner.invoke(app, ["feedback", "list", "ae", "--json"]).output)
+    assert [(t["id"], t["state"], t["comments"]) for t in listed["items"]] == [(tid, "closed", 2)]
+    again = runner.invoke(app, ["feedback", "reply", str(tid), "--text", "more"])
+    assert again.exit_code == 4 and "is closed" in again.output
+    made = runner.invoke(
+        app,
+        [
+            "feedback",
+            "survey",
+            "create",
+            "ae",
+            "1",
+            "--title",
+            "T",
+            "--scale",
+            "Achievable?",
+            "--text",
+            "Why?",
+            "--json",
+        ],
+    )
+    assert made.exit_code == 0, made.output
+    sid = json.loads(made.output)["id"]
+    access.answer_for(company, who(company, "r1@x.io"), sid, [5, "fine"])
+    results = runner.invoke(app, ["feedback", "survey", "results", str(sid)])
+    assert results.exit_code == 0 and "n=1 mean=5.00" in results.output and "fine (r1)" in results.output
+    assert runner.invoke(app, ["feedback", "survey", "close", str(sid)]).exit_code == 0
+    assert runner.invoke(app, ["feedback", "add", "nope", "1", "--topic", "x", "--text", "y"]).exit_code == 3

@@ -76,6 +76,12 @@ def _role(session: Session, principal: Principal, plan: str) -> str:
     )
 
 
+def role_for(engine: Engine, principal: Principal, plan: str) -> str:
+    """The principal's role in a plan's feedback: designer, participant or reader (NotFound / Forbidden: none)."""
+    with Session(engine) as session:
+        return _role(session, principal, plan)
+
+
 def _taking_part(role: str, principal: Principal, what: str) -> None:
     if role == READER:
         raise Forbidden(f"{principal.email} has read-only access (finance) and cannot take part in plan feedback")

@@ -290,9 +290,7 @@ def list_threads(
     if wanted:
         clauses.append(m.FeedbackThread.state.in_(wanted))
     counts = (
-        select(m.FeedbackComment.thread_id, func.count().label("n"))
-        .group_by(m.FeedbackComment.thread_id)
-        .subquery()
+        select(m.FeedbackComment.thread_id, func.count().label("n")).group_by(m.FeedbackComment.thread_id).subquery()
     )
     with Session(engine) as session:
         rows = session.execute(
@@ -527,7 +525,13 @@ def create_survey(
     with Session(engine) as session, session.begin():
         version_document(session, plan, version)
         row = m.FeedbackSurvey(
-            plan=plan, version=version, title=name, questions=asked, state="open", created_by=actor, created_at=utc_now()
+            plan=plan,
+            version=version,
+            title=name,
+            questions=asked,
+            state="open",
+            created_by=actor,
+            created_at=utc_now(),
         )
         session.add(row)
         session.flush()
