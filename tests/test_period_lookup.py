@@ -16,11 +16,11 @@ def test_a_month_is_found_by_name_and_anything_else_is_refused_with_the_callers_
     with Session(engine) as session:
         found = month_named(session, "FY2025-M02")
         assert (found.name, found.kind, found.start_date.isoformat()) == ("FY2025-M02", "month", "2025-02-01")
-        with pytest.raises(NotFound, match="^unknown period 'FY2031-M01'$"):
+        with pytest.raises(NotFound, match=r"^unknown period 'FY2031-M01'$"):
             month_named(session, "FY2031-M01")
-        with pytest.raises(InvalidInput, match="^FY2025-Q1 is a quarter; adjustments are paid in a month$"):
+        with pytest.raises(InvalidInput, match=r"^FY2025-Q1 is a quarter; adjustments are paid in a month$"):
             month_named(session, "FY2025-Q1", why="adjustments are paid in a month")
-        with pytest.raises(InvalidInput, match="^FY2025 is a year; a month is needed$"):
+        with pytest.raises(InvalidInput, match=r"^FY2025 is a year; a month is needed$"):
             month_named(session, "FY2025")
         assert period_named(session, "FY2025", "year").kind == "year"
         assert period_named(session, "FY2025-Q3").kind == "quarter"  # any kind
