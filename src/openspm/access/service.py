@@ -21,7 +21,9 @@ from openspm.access.visibility import may_see, visible_external_ids, visible_pay
 from openspm.close import adjustments as adj
 from openspm.close import service as lifecycle
 from openspm.close.documents import month_documents
+from openspm.close.service import APPROVED_ONE_BY_ONE
 from openspm.core.errors import NotFound
+from openspm.periods.service import month_named
 from openspm.runs.pay import payments_of, period_run
 from openspm.statements.service import StatementData, statement, statement_payees
 from openspm.store import models as m
@@ -355,8 +357,7 @@ def may_decide(principal: Principal, row: adj.AdjustmentView) -> bool:
 
 def _known_month(engine: Engine, period: str) -> None:
     with Session(engine) as session:
-        if session.scalars(select(m.Period.id).where(m.Period.name == period)).first() is None:
-            raise NotFound(f"unknown period {period!r}")
+        month_named(session, period, why=APPROVED_ONE_BY_ONE)
 
 
 def approve_for(engine: Engine, principal: Principal, period: str) -> lifecycle.MonthStatus:

@@ -15,6 +15,7 @@ from openspm.cli import (
 from openspm.cli.accounting import accounting_app
 from openspm.cli.disputes import dispute_app
 from openspm.cli.exports import export_app
+from openspm.cli.feedback import feedback_app
 from openspm.cli.jobs import job_app
 from openspm.cli.planning import accounts_app, capacity_app, quota_app
 from openspm.cli.scenario_evaluation import planning_app
@@ -58,6 +59,7 @@ app.command("statements")(statements_command)
 app.add_typer(user_app, name="user")
 app.add_typer(token_app, name="token")
 app.add_typer(dispute_app, name="dispute")
+app.add_typer(feedback_app, name="feedback")
 app.add_typer(job_app, name="job")
 app.add_typer(territory_app, name="territory")
 app.add_typer(planning_app, name="planning")

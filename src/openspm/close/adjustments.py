@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 
 from openspm.core.dates import utc_now
 from openspm.core.errors import Conflict, InvalidInput, NotFound
+from openspm.periods.service import month_named
 from openspm.runs.pay import active_close
 from openspm.store import models as m
 from openspm.store.audit import audit
@@ -86,11 +87,7 @@ def _plan(session: Session, external_id: str) -> m.Plan:
 
 def open_month(session: Session, period: str) -> m.Period:
     """A month that may still change: it exists, is a month and is not closed."""
-    month = session.scalars(select(m.Period).where(m.Period.name == period)).first()
-    if month is None:
-        raise NotFound(f"unknown period {period!r}")
-    if month.kind != "month":
-        raise InvalidInput(f"{period} is a {month.kind}; adjustments are paid in a month")
+    month = month_named(session, period, why="adjustments are paid in a month")
     closed = active_close(session, period)
     if closed is not None or month.status == "closed":
         raise Conflict(f"{period} is closed and never changes; enter the adjustment in an open month")

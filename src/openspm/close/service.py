@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session
 
 from openspm.core.dates import utc_now
 from openspm.core.errors import Conflict, InvalidInput, NotFound
+from openspm.periods.service import month_named
 from openspm.runs.pay import active_close, latest_completed
 from openspm.store import models as m
 from openspm.store.audit import audit
@@ -45,13 +46,11 @@ class MonthStatus:
     documents: int = 0
 
 
+APPROVED_ONE_BY_ONE = "months are approved and closed one by one"
+
+
 def _month(session: Session, period: str) -> m.Period:
-    row = session.scalars(select(m.Period).where(m.Period.name == period)).first()
-    if row is None:
-        raise NotFound(f"unknown period {period!r}")
-    if row.kind != "month":
-        raise InvalidInput(f"{period} is a {row.kind}; months are approved and closed one by one")
-    return row
+    return month_named(session, period, why=APPROVED_ONE_BY_ONE)
 
 
 def _audit(session: Session, actor: str, period: str, before: dict[str, object], after: dict[str, object]) -> None:

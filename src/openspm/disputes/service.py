@@ -42,6 +42,7 @@ from openspm.disputes.schemas import (
     LinkedAdjustment,
     StatementLine,
 )
+from openspm.periods.service import month_named
 from openspm.runs.pay import active_close, month_run
 from openspm.statements.service import LINE_LABELS
 from openspm.store import models as m
@@ -277,12 +278,7 @@ def _text(value: str | None, what: str, required: bool = True) -> str | None:
 
 
 def _month(session: Session, period: str) -> m.Period:
-    month = session.scalars(select(m.Period).where(m.Period.name == period)).first()
-    if month is None:
-        raise NotFound(f"unknown period {period!r}")
-    if month.kind != "month":
-        raise InvalidInput(f"{period} is a {month.kind}; a statement is for a month")
-    return month
+    return month_named(session, period, why="a statement is for a month")
 
 
 def _require(row: m.Dispute, allowed: Iterable[str], doing: str) -> None:

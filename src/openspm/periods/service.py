@@ -1,8 +1,12 @@
-"""Create fiscal calendars and their periods; list periods.
+"""Create fiscal calendars and their periods; list periods; find a period (a month) by name.
 
 `create_calendar(engine, "fiscal", start_month=2, years=[2025, 2026])` makes the
 calendar (or checks its start month) and adds each year's year, quarter and
 month periods that do not exist yet. Running it twice changes nothing.
+
+`month_named(session, "FY2025-M02", why="adjustments are paid in a month")` is the month called so: NotFound
+(`unknown period 'FY2025-M02'`) when there is none, InvalidInput (`FY2025-Q1 is a quarter; adjustments are paid
+in a month`) for a quarter or a year; `period_named` does the same for any kind.
 """
 
 from __future__ import annotations
@@ -14,7 +18,7 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from openspm.core.dates import utc_now
-from openspm.core.errors import Conflict, InvalidInput
+from openspm.core.errors import Conflict, InvalidInput, NotFound
 from openspm.core.period import fiscal_periods
 from openspm.store import models as m
 
@@ -76,3 +80,21 @@ def create_calendar(
                 )
             )
         return CalendarResult(name, start_month, created, len(existing))
+
+
+def period_named(
+    session: Session, name: str, kind: str | None = None, *, why: str = "", what: str = "period", hint: str = ""
+) -> m.Period:
+    """The period called `name`: NotFound (`unknown {what} 'NAME'{hint}`) when there is none; with `kind`, a
+    period of another kind is InvalidInput (`NAME is a quarter; {why}`)."""
+    row = session.scalars(select(m.Period).where(m.Period.name == name)).first()
+    if row is None:
+        raise NotFound(f"unknown {what} {name!r}{hint}")
+    if kind is not None and row.kind != kind:
+        raise InvalidInput(f"{name} is a {row.kind}; {why or f'a {kind} is needed'}")
+    return row
+
+
+def month_named(session: Session, name: str, why: str = "a month is needed") -> m.Period:
+    """The month called `name` (NotFound when unknown; InvalidInput, saying `why`, for a quarter or a year)."""
+    return period_named(session, name, "month", why=why)

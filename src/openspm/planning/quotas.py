@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session
 from openspm.calc.rules.quotas import ramp_factor
 from openspm.core.dates import utc_now
 from openspm.core.errors import Conflict, InvalidInput, NotFound
+from openspm.periods.service import period_named
 from openspm.planning.quota_setting import allocate, blended_weights, round_to_total, share_at_quota, street_quota
 from openspm.planning.review import decide_draft, scenario_row, scenario_rows
 from openspm.store import models as m
@@ -104,10 +105,14 @@ class QuotaDraft:
 
 
 def _period(session: Session, name: str, kind: str) -> m.Period:
-    row = session.scalars(select(m.Period).where(m.Period.name == name, m.Period.kind == kind)).first()
-    if row is None:
-        raise NotFound(f"unknown {kind} {name!r}; create the calendar first (`openspm calendar create`)")
-    return row
+    return period_named(
+        session,
+        name,
+        kind,
+        why=f"quotas are drafted for a fiscal {kind}",
+        what=kind,
+        hint="; create the calendar first (`openspm calendar create`)",
+    )
 
 
 def _in_effect_on(model: Any, day: date) -> Any:

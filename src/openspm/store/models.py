@@ -868,3 +868,82 @@ class Job(Base):
     started_at: Mapped[datetime | None]
     finished_at: Mapped[datetime | None]
     updated_at: Mapped[datetime | None]  # the last progress report: a running job silent for long has died
+
+
+# --- feedback on plan design -----------------------------------------------------------------------------
+
+
+class FeedbackThread(Base):
+    """A topic raised about a plan version (optionally about one of its components), with its comments.
+
+    `state`: open → answered (a designer replied) → closed (by a designer); a participant's comment on an
+    answered thread opens it again, and a designer may reopen a closed one.
+    """
+
+    __tablename__ = "feedback_threads"
+    __table_args__ = (
+        CheckConstraint("state IN ('open', 'answered', 'closed')", name="state"),
+        Index("ix_feedback_threads_plan_version", "plan", "version"),
+    )
+    id: Mapped[int] = _id()
+    plan: Mapped[str] = mapped_column(String(128))
+    version: Mapped[int]
+    component: Mapped[str | None] = mapped_column(String(128))
+    topic: Mapped[str] = mapped_column(String(200))
+    state: Mapped[str] = mapped_column(String(16), default="open")
+    created_by: Mapped[str] = mapped_column(String(254))
+    created_by_name: Mapped[str | None] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(default=utc_now)
+    updated_at: Mapped[datetime] = mapped_column(default=utc_now)
+    closed_by: Mapped[str | None] = mapped_column(String(254))
+    closed_at: Mapped[datetime | None]
+
+
+class FeedbackComment(Base):
+    """A comment in a feedback thread; `designer` marks a plan designer's (admin, comp analyst) reply."""
+
+    __tablename__ = "feedback_comments"
+    id: Mapped[int] = _id()
+    thread_id: Mapped[int] = mapped_column(ForeignKey("feedback_threads.id"), index=True)
+    author: Mapped[str] = mapped_column(String(254))
+    author_name: Mapped[str | None] = mapped_column(String(200))
+    designer: Mapped[bool] = mapped_column(default=False)
+    body: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utc_now)
+
+
+class FeedbackSurvey(Base):
+    """A short survey on a plan version: `questions` is a list of `{"text", "kind"}` (kind `scale`, 1 to 5, or
+    `text`); `state` open → closed (no answer changes after)."""
+
+    __tablename__ = "feedback_surveys"
+    __table_args__ = (
+        CheckConstraint("state IN ('open', 'closed')", name="state"),
+        Index("ix_feedback_surveys_plan_version", "plan", "version"),
+    )
+    id: Mapped[int] = _id()
+    plan: Mapped[str] = mapped_column(String(128))
+    version: Mapped[int]
+    title: Mapped[str] = mapped_column(String(200))
+    questions: Mapped[list[dict[str, str]]] = mapped_column(JSON, default=list)
+    state: Mapped[str] = mapped_column(String(16), default="open")
+    created_by: Mapped[str] = mapped_column(String(254))
+    created_at: Mapped[datetime] = mapped_column(default=utc_now)
+    closed_by: Mapped[str | None] = mapped_column(String(254))
+    closed_at: Mapped[datetime | None]
+
+
+class FeedbackAnswer(Base):
+    """One respondent's answers to a survey (changed in place until the survey closes): `answers` holds one
+    value per question, by position (an integer 1 to 5, a text, or null for a question left blank)."""
+
+    __tablename__ = "feedback_answers"
+    __table_args__ = (UniqueConstraint("survey_id", "respondent"),)
+    id: Mapped[int] = _id()
+    survey_id: Mapped[int] = mapped_column(ForeignKey("feedback_surveys.id"), index=True)
+    respondent: Mapped[str] = mapped_column(String(254))
+    respondent_name: Mapped[str | None] = mapped_column(String(200))
+    payee_id: Mapped[int | None] = mapped_column(ForeignKey("payees.id"))
+    answers: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    created_at: Mapped[datetime] = mapped_column(default=utc_now)
+    updated_at: Mapped[datetime] = mapped_column(default=utc_now)

@@ -21,6 +21,7 @@ from openspm.web import errors
 from openspm.web.api import audit as audit_api
 from openspm.web.api import disputes as disputes_api
 from openspm.web.api import endpoints, entities
+from openspm.web.api import feedback as feedback_api
 from openspm.web.api import finance as finance_api
 from openspm.web.api import history as history_api
 from openspm.web.api import imports as imports_api
@@ -34,6 +35,7 @@ from openspm.web.api import transactions as transactions_api
 from openspm.web.api import users as users_api
 from openspm.web.pages import admin, approvals, auth, disputes, events, help, history, planning, rep, team, tour
 from openspm.web.pages import audit as audit_pages
+from openspm.web.pages import feedback as feedback_pages
 from openspm.web.pages import finance as finance_pages
 from openspm.web.pages import imports as imports_pages
 from openspm.web.pages import plandocs as plandocs_pages
@@ -108,6 +110,8 @@ def create_app(engine: Engine | None = None, *, secret: str | None = None, https
     app.include_router(history.router, include_in_schema=False)
     app.include_router(transactions_api.router)
     app.include_router(history_api.router)
+    app.include_router(feedback_pages.router, include_in_schema=False)
+    app.include_router(feedback_api.router)
 
     @app.get("/healthz", include_in_schema=False)
     def health() -> dict[str, str]:

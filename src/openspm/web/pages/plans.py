@@ -14,6 +14,7 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Depends, Form, Path, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
+from openspm.access import feedback as feedback_access
 from openspm.access import plans as access
 from openspm.access.principal import Principal
 from openspm.access.service import periods_for
@@ -76,6 +77,7 @@ def version_page(
         help_anchor="plan-versions",
         plan=access.plan_for(engine, principal, plan),
         version=found,
+        feedback=feedback_access.summary_for(engine, principal, plan, version),
     )
 
 
