@@ -22,9 +22,12 @@ from openspm.insights.win_probability import (
     Score,
     StageRate,
     WinModel,
+    as_of_day,
     evaluation,
+    history,
     load_deals,
     score_deals,
+    stage_calibration,
     trained,
 )
 
@@ -38,7 +41,7 @@ class ForecastView:
     total: ForecastRow | None
     scores: list[Score]  # visible open deals, the largest model-weighted amount first
     rates: list[StageRate]
-    model: WinModel
+    model: WinModel | None  # None when no visible open deal needed one
 
 
 def _visible(session: Session, principal: Principal) -> set[int] | None:
@@ -51,14 +54,16 @@ def forecast_for(
     """The pipeline forecast and deal scores of the deals `principal` may see."""
     with Session(engine) as session:
         deals = load_deals(session)
-        fit = trained(deals, as_of)
         visible = _visible(session, principal)
         mine = [d for d in deals if visible is None or (d.owner_id is not None and d.owner_id in visible)]
-        scores = score_deals(deals, as_of, only=mine)
-        teams = managers_on(session, fit.as_of) if by == "team" else {}
-    rows = forecast(scores, as_of=fit.as_of, period=period, by=by, teams=teams)
+        scores = score_deals(deals, as_of, only=mine)  # trains the model (cached) when there is a deal to score
+        fit = trained(deals, as_of) if scores else None
+        day = fit.as_of if fit else as_of_day(deals, as_of)
+        teams = managers_on(session, day) if by == "team" else {}
+    rows = forecast(scores, as_of=day, period=period, by=by, teams=teams)
     scores.sort(key=lambda s: (-(s.deal.amount_reporting * s.probability), s.deal.id))
-    return ForecastView(fit.as_of, rows, totals(rows), scores, fit.rates, fit.model)
+    rates = fit.rates if fit else stage_calibration(history(deals, as_of))
+    return ForecastView(day, rows, totals(rows), scores, rates, fit.model if fit else None)
 
 
 def win_probabilities_for(engine: Engine, principal: Principal, *, as_of: date | None = None) -> list[Score]:

@@ -91,8 +91,9 @@ def win_probability_command(
         print_json({"deals": [score_json(s) for s in scores]})
         return
     scores.sort(key=lambda s: (-(s.deal.amount_reporting * s.probability), s.deal.id))
+    title = f"Win probability of {len(scores)} open deals (the {min(limit, len(scores))} largest)"
     table = Table("deal", "owner", "stage", "close", "amount", "CRM", "stage", "model", "features behind the score",
-                  title=f"Win probability of {len(scores)} open deals (the {min(limit, len(scores))} largest)")  # fmt: skip
+                  title=title)  # fmt: skip
     for s in scores[:limit]:
         d = s.deal
         behind = "; ".join(f"{c.feature} {c.value} {c.log_odds:+.2f}" for c in s.contributions[:top])
@@ -109,7 +110,7 @@ def svg_to_png(svg: Path, png: Path, width: int, height: int) -> None:
     if browser is None:
         raise InvalidInput(f"{CHROMIUM} not found: the SVG is written, the PNG needs chromium (OPENSPM_CHROMIUM)")
     with tempfile.TemporaryDirectory() as profile:
-        done = subprocess.run(
+        done = subprocess.run(  # noqa: S603 - the configured chromium on a file we wrote
             [
                 browser,
                 "--headless",

@@ -39,7 +39,8 @@ def reliability_svg(evaluation: Evaluation) -> str:
         f'<svg xmlns="http://www.w3.org/2000/svg" width="{WIDTH}" height="{HEIGHT}" '
         f'viewBox="0 0 {WIDTH} {HEIGHT}" font-family="sans-serif" font-size="12">',
         f'<rect width="{WIDTH}" height="{HEIGHT}" fill="#fff"/>',
-        f'<text x="{LEFT}" y="24" font-size="16" font-weight="bold">Win probability: reliability on the hold-out</text>',
+        f'<text x="{LEFT}" y="24" font-size="16" font-weight="bold">'
+        "Win probability: reliability on the hold-out</text>",
         f'<text x="{LEFT}" y="44" fill="#555">trained on {e.train_deals} deals closed before {e.cut}, tested on '
         f"{e.test_deals} closed from then on ({e.test_rows} stage rows)</text>",
     ]

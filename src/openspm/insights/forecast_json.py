@@ -37,8 +37,7 @@ def score_json(score: Score, top: int | None = None) -> dict[str, Any]:
         "probability": str(score.probability),
         "baseline_log_odds": _round(score.baseline_log_odds),
         "contributions": [
-            {"feature": c.feature, "value": c.value, "log_odds": _round(c.log_odds)}
-            for c in score.contributions[:top]
+            {"feature": c.feature, "value": c.value, "log_odds": _round(c.log_odds)} for c in score.contributions[:top]
         ],
     }
 

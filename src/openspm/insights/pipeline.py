@@ -86,7 +86,7 @@ def forecast(
     """Sum the scored open deals per period (and `by`: rep, team or region), in period then group order."""
     if by not in GROUPS:
         raise InvalidInput(f"by must be one of {', '.join(GROUPS)}, not {by!r}")
-    totals: dict[tuple[str, str], list[Decimal]] = {}
+    sums: dict[tuple[str, str], list[Decimal]] = {}
     counts: dict[tuple[str, str], int] = {}
     ends: dict[str, date] = {}
     for s in scores:
@@ -94,15 +94,25 @@ def forecast(
         key = (period_of(d.close_date, period), _group(s, by, teams or {}))
         ends[key[0]] = max(ends.get(key[0], d.close_date), d.close_date)
         amount = d.amount_reporting.quantize(CENT, ROUND_HALF_UP)
-        row = totals.setdefault(key, [Decimal(0)] * 4)
+        row = sums.setdefault(key, [Decimal(0)] * 4)
         row[0] += amount
         row[1] += _weighted(amount, s.crm_probability)
         row[2] += _weighted(amount, s.stage_probability)
         row[3] += _weighted(amount, s.probability)
         counts[key] = counts.get(key, 0) + 1
     return [
-        ForecastRow(key[0], key[1], counts[key], *totals[key], currency, _ends_before(key[0], period, as_of))
-        for key in sorted(totals)
+        ForecastRow(
+            key[0],
+            key[1],
+            counts[key],
+            pipeline=sums[key][0],
+            crm=sums[key][1],
+            stage=sums[key][2],
+            model=sums[key][3],
+            currency=currency,
+            past_due=_ends_before(key[0], period, as_of),
+        )
+        for key in sorted(sums)
     ]
 
 

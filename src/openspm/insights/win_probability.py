@@ -187,8 +187,11 @@ def fingerprint(deals: Sequence[Deal], *extra: object) -> str:
     for d in deals:
         digest.update(
             repr(
-                (d.id, d.status, d.stage, d.amount_reporting, d.close_date, d.created_date, d.owner_id)
-                + (d.account, sorted(d.attributes.items()))
+                (
+                    (d.id, d.status, d.stage, d.crm_probability, d.amount_reporting, d.close_date, d.created_date),
+                    (d.owner_id, d.account, d.industry, d.size, d.segment, d.region, d.employees, d.potential),
+                    sorted(d.attributes.items()),
+                )
             ).encode()
         )
     return digest.hexdigest()
@@ -334,7 +337,9 @@ def features(deal: Deal, stage: str, owners: OwnerRecord, day: date) -> dict[str
     }
 
 
-def training_rows(deals: Iterable[Deal], order: Sequence[str], owners: OwnerRecord) -> tuple[list[dict[str, Any]], list[int], list[Deal]]:
+def training_rows(
+    deals: Iterable[Deal], order: Sequence[str], owners: OwnerRecord
+) -> tuple[list[dict[str, Any]], list[int], list[Deal]]:
     """One row per stage each closed deal passed through; (features, outcome 1/0, the deal of each row)."""
     index = {s: i for i, s in enumerate(order)}
     rows: list[dict[str, Any]] = []
@@ -528,7 +533,8 @@ _CACHE: dict[str, Trained] = {}
 _CACHE_SIZE = 8
 
 
-def _as_of(deals: Sequence[Deal], as_of: date | None) -> date:
+def as_of_day(deals: Sequence[Deal], as_of: date | None) -> date:
+    """`as_of`, or the day after the last close when None (the day the model speaks as of)."""
     if as_of is not None:
         return as_of
     closes = [d.close_date for d in deals if d.closed]
@@ -551,15 +557,17 @@ def trained(deals: Sequence[Deal], as_of: date | None = None) -> Trained:
         model = WinModel.train(known, order)
         if len(_CACHE) >= _CACHE_SIZE:
             _CACHE.pop(next(iter(_CACHE)))
-        _CACHE[key] = Trained(model, stage_calibration(known, order), _as_of(deals, as_of), key)
+        _CACHE[key] = Trained(model, stage_calibration(known, order), as_of_day(deals, as_of), key)
     return _CACHE[key]
 
 
 def score_deals(deals: Sequence[Deal], as_of: date | None = None, only: Iterable[Deal] | None = None) -> list[Score]:
     """Scores of the open deals of `only` (default: every open deal), trained on the closed ones of `deals`."""
+    open_deals = [d for d in (deals if only is None else only) if d.status == "open"]
+    if not open_deals:
+        return []
     fit = trained(deals, as_of)
     stages = stage_probabilities(fit.rates)
-    open_deals = [d for d in (deals if only is None else only) if d.status == "open"]
     rows = [features(d, d.stage, fit.model.owners, fit.as_of) for d in open_deals]
     predicted = fit.model.predict(rows) if rows else np.zeros(0)
     scores: list[Score] = []
@@ -689,7 +697,9 @@ def reliability(p: NDArray[np.float64], y: NDArray[np.float64], bins: int = 10) 
     for k in range(bins):
         mask = which == k
         if mask.any():
-            found.append(ReliabilityBin(k / bins, (k + 1) / bins, int(mask.sum()), float(p[mask].mean()), float(y[mask].mean())))
+            found.append(
+                ReliabilityBin(k / bins, (k + 1) / bins, int(mask.sum()), float(p[mask].mean()), float(y[mask].mean()))
+            )
     return found
 
 
