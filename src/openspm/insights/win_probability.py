@@ -380,14 +380,25 @@ class Design:
 
     def matrix(self, rows: Sequence[Mapping[str, Any]]) -> NDArray[np.float64]:
         x = np.zeros((len(rows), len(self.columns)))
-        for i, r in enumerate(rows):
-            for j, (f, level) in enumerate(self.columns):
-                if level:
-                    x[i, j] = 1.0 if r[f] is not None and str(r[f]) == level else 0.0
-                else:
-                    value = r[f]
-                    x[i, j] = 0.0 if value is None else (float(value) - self.means[f]) / self.scales[f]
+        where = {column: j for j, column in enumerate(self.columns)}
+        for f in CATEGORICAL:
+            for i, r in enumerate(rows):
+                j = where.get((f, str(r[f]))) if r[f] is not None else None
+                if j is not None:
+                    x[i, j] = 1.0
+        for f in NUMERIC:
+            values = [self.means[f] if r[f] is None else float(r[f]) for r in rows]
+            x[:, where[(f, "")]] = (np.asarray(values, dtype=float) - self.means[f]) / self.scales[f]
         return x
+
+    def groups(self) -> tuple[list[str], NDArray[np.float64]]:
+        """The features in column order and a (columns × features) 0/1 matrix that sums columns per feature."""
+        names = list(dict.fromkeys(f for f, _ in self.columns))
+        index = {f: k for k, f in enumerate(names)}
+        g = np.zeros((len(self.columns), len(names)))
+        for j, (f, _) in enumerate(self.columns):
+            g[j, index[f]] = 1.0
+        return names, g
 
 
 # --- the model --------------------------------------------------------------------------
@@ -422,6 +433,7 @@ class WinModel:
         """Fit on the closed deals of `deals` (InvalidInput when there are too few, or only one outcome)."""
         from sklearn.calibration import CalibratedClassifierCV
         from sklearn.linear_model import LogisticRegression
+        from threadpoolctl import threadpool_limits  # a dependency of scikit-learn
 
         order = list(order) if order is not None else stage_order(deals)
         owners = OwnerRecord.of(deals)
@@ -433,14 +445,16 @@ class WinModel:
         x = design.matrix(raw)
         y = np.asarray(outcomes)
         folds = int(min(5, np.bincount(y).min()))
-        base = LogisticRegression(C=0.5, max_iter=2000)
-        if folds >= 2:
-            calibrated = CalibratedClassifierCV(base, method="sigmoid", cv=folds, ensemble=False).fit(x, y)
-            fitted = calibrated.calibrated_classifiers_[0]
-            regression = fitted.estimator
-            a, b = float(fitted.calibrators[0].a_), float(fitted.calibrators[0].b_)
-        else:  # too few of one outcome to cross-validate: the identity calibration
-            regression, a, b = base.fit(x, y), -1.0, 0.0
+        base = LogisticRegression(C=0.5, solver="newton-cholesky", max_iter=200)
+        # one BLAS thread: a few thousand rows fit in tens of milliseconds, and threads only fight the web workers
+        with threadpool_limits(limits=1):
+            if folds >= 2:
+                calibrated = CalibratedClassifierCV(base, method="sigmoid", cv=folds, ensemble=False).fit(x, y)
+                fitted = calibrated.calibrated_classifiers_[0]
+                regression = fitted.estimator
+                a, b = float(fitted.calibrators[0].a_), float(fitted.calibrators[0].b_)
+            else:  # too few of one outcome to cross-validate: the identity calibration
+                regression, a, b = base.fit(x, y), -1.0, 0.0
         return WinModel(
             design,
             np.asarray(regression.coef_[0], dtype=float),
@@ -473,16 +487,18 @@ class WinModel:
         """The calibrated log-odds of an average training row (every contribution zero)."""
         return -(self.a * (self.intercept + float(self.coef @ self.column_means)) + self.b)
 
-    def contributions(self, row: Mapping[str, Any]) -> list[Contribution]:
-        """Each feature's share of the row's calibrated log-odds, largest effect first; they sum with the
-        baseline to the log-odds exactly."""
-        x = self.design.matrix([row])[0]
-        parts = -self.a * self.coef * (x - self.column_means)
-        by_feature: dict[str, float] = {}
-        for (f, _), part in zip(self.design.columns, parts, strict=True):
-            by_feature[f] = by_feature.get(f, 0.0) + float(part)
-        found = [Contribution(FEATURE_LABELS[f], _shown(f, row[f]), value) for f, value in by_feature.items()]
-        return sorted(found, key=lambda c: (-abs(c.log_odds), c.feature))
+    def contributions(self, rows: Sequence[Mapping[str, Any]]) -> list[list[Contribution]]:
+        """Each row's features with their share of its calibrated log-odds, largest effect first; with the
+        baseline they sum to the row's log-odds exactly."""
+        names, groups = self.design.groups()
+        parts = (-self.a * self.coef * (self.design.matrix(rows) - self.column_means)) @ groups
+        found: list[list[Contribution]] = []
+        for row, shares in zip(rows, parts, strict=True):
+            each = [
+                Contribution(FEATURE_LABELS[f], _shown(f, row[f]), float(v)) for f, v in zip(names, shares, strict=True)
+            ]
+            found.append(sorted(each, key=lambda c: (-abs(c.log_odds), c.feature)))
+        return found
 
 
 def _expit(z: NDArray[np.float64]) -> NDArray[np.float64]:
@@ -569,9 +585,10 @@ def score_deals(deals: Sequence[Deal], as_of: date | None = None, only: Iterable
     fit = trained(deals, as_of)
     stages = stage_probabilities(fit.rates)
     rows = [features(d, d.stage, fit.model.owners, fit.as_of) for d in open_deals]
-    predicted = fit.model.predict(rows) if rows else np.zeros(0)
+    predicted = fit.model.predict(rows)
+    behind = fit.model.contributions(rows)
     scores: list[Score] = []
-    for d, row, p in zip(open_deals, rows, predicted, strict=True):
+    for d, p, contributions in zip(open_deals, predicted, behind, strict=True):
         stage = stages.get(d.stage)
         scores.append(
             Score(
@@ -580,7 +597,7 @@ def score_deals(deals: Sequence[Deal], as_of: date | None = None, only: Iterable
                 _probability(stage) if stage is not None else None,
                 _probability(float(p)),
                 fit.model.baseline_log_odds,
-                fit.model.contributions(row),
+                contributions,
             )
         )
     return scores

@@ -16,6 +16,7 @@ from fastapi.responses import HTMLResponse, Response
 from openspm.access.forecast import ForecastView, calibration_for, forecast_for
 from openspm.access.principal import Principal
 from openspm.core.errors import InvalidInput
+from openspm.insights.calibration_plot import LABELS
 from openspm.insights.forecast_json import evaluation_json
 from openspm.insights.pipeline import GROUPS, PERIODS
 from openspm.insights.win_probability import Evaluation
@@ -75,5 +76,6 @@ def forecast_page(request: Request, principal: Principal = Depends(page_principa
         evaluation=evaluation,
         deals=view.scores[:DEALS_SHOWN] if view else [],
         chart=_chart(view, evaluation) if view else None,
+        labels=LABELS,
         error=error,
     )

@@ -48,7 +48,8 @@
           type: "line",
           color: COLORS[key],
           data: data.calibration[key].map(function (b) { return [b.predicted, b.observed, b.rows]; }),
-          symbolSize: function (value) { return 4 + Math.sqrt(value[2]); },
+          symbol: "circle",
+          symbolSize: function (value) { return 4 + Math.sqrt(value[2]) / 2; },
         });
       });
       reliability.setOption({
@@ -60,9 +61,9 @@
           },
         },
         legend: { bottom: 0, data: Object.keys(data.calibration).map(function (k) { return NAMES[k] || k; }) },
-        grid: { left: 48, right: 16, top: 16, bottom: 60 },
-        xAxis: { type: "value", min: 0, max: 1, name: "predicted", nameLocation: "middle", nameGap: 24 },
-        yAxis: { type: "value", min: 0, max: 1, name: "observed" },
+        grid: { left: 48, right: 70, top: 24, bottom: 60 },
+        xAxis: { type: "value", min: 0, max: 1, name: "predicted", nameLocation: "end" },
+        yAxis: { type: "value", min: 0, max: 1, name: "observed", nameLocation: "end" },
         series: series,
       });
     }
