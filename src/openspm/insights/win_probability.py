@@ -433,7 +433,7 @@ class WinModel:
         """Fit on the closed deals of `deals` (InvalidInput when there are too few, or only one outcome)."""
         from sklearn.calibration import CalibratedClassifierCV
         from sklearn.linear_model import LogisticRegression
-        from threadpoolctl import threadpool_limits  # a dependency of scikit-learn
+        from threadpoolctl import threadpool_limits  # type: ignore[import-untyped]  # comes with scikit-learn
 
         order = list(order) if order is not None else stage_order(deals)
         owners = OwnerRecord.of(deals)
