@@ -141,41 +141,66 @@ def load_deals(session: Session, currency: str = REPORTING_CURRENCY) -> list[Dea
 
     Open deals convert at the rate of their expected close date (the last known rate), closed ones at theirs.
     """
-    owner = aliased(m.Payee)
+    o, a, p = m.Opportunity, m.Account, aliased(m.Payee)
     rows = session.execute(
-        select(m.Opportunity, m.Account, owner)
-        .outerjoin(m.Account, m.Account.id == m.Opportunity.account_id)
-        .outerjoin(owner, owner.id == m.Opportunity.owner_id)
-        .order_by(m.Opportunity.external_id)
+        select(
+            o.external_id,
+            o.name,
+            o.status,
+            o.stage,
+            o.probability,
+            o.amount,
+            o.currency,
+            o.close_date,
+            o.created_date,
+            o.owner_id,
+            o.attributes,
+            p.external_id,
+            p.name,
+            p.region,
+            a.external_id,
+            a.name,
+            a.industry,
+            a.size,
+            a.segment,
+            a.region,
+            a.employees,
+            a.potential,
+        )
+        .outerjoin(a, a.id == o.account_id)
+        .outerjoin(p, p.id == o.owner_id)
+        .order_by(o.external_id)
     ).all()
-    rates = dated_rates(session, currency) if any(o.currency != currency for o, _, _ in rows) else {}
+    rates = dated_rates(session, currency) if any(r[6] != currency for r in rows) else {}
     deals: list[Deal] = []
-    for o, account, payee in rows:
+    for r in rows:
+        (ext, name, status, stage, probability, amount, source, close, created, owner_id, attributes) = r[:11]
+        (owner, owner_name, owner_region, account, account_name, industry, size, segment, region) = r[11:20]
         deals.append(
             Deal(
-                id=o.external_id,
-                name=o.name,
-                status=o.status,
-                stage=o.stage,
-                crm_probability=o.probability,
-                amount=o.amount,
-                currency=o.currency,
-                amount_reporting=convert(o.amount, o.currency, o.close_date, currency, rates),
-                close_date=o.close_date,
-                created_date=o.created_date,
-                owner_id=o.owner_id,
-                owner=payee.external_id if payee else None,
-                owner_name=payee.name if payee else None,
-                owner_region=payee.region if payee else None,
-                account=account.external_id if account else None,
-                account_name=account.name if account else None,
-                attributes=dict(o.attributes or {}),
-                industry=account.industry if account else None,
-                size=account.size if account else None,
-                segment=account.segment if account else None,
-                region=(account.region if account else None) or (payee.region if payee else None),
-                employees=account.employees if account else None,
-                potential=account.potential if account else None,
+                id=ext,
+                name=name,
+                status=status,
+                stage=stage,
+                crm_probability=probability,
+                amount=amount,
+                currency=source,
+                amount_reporting=convert(amount, source, close, currency, rates),
+                close_date=close,
+                created_date=created,
+                owner_id=owner_id,
+                owner=owner,
+                owner_name=owner_name,
+                owner_region=owner_region,
+                account=account,
+                account_name=account_name,
+                attributes=dict(attributes or {}),
+                industry=industry,
+                size=size,
+                segment=segment,
+                region=region or owner_region,
+                employees=r[20],
+                potential=r[21],
             )
         )
     return deals
@@ -543,6 +568,7 @@ class Trained:
     rates: list[StageRate]
     as_of: date
     fingerprint: str
+    scores: dict[str, Score] = field(default_factory=dict)  # every open deal's, made on first use
 
 
 _CACHE: dict[str, Trained] = {}
@@ -578,11 +604,20 @@ def trained(deals: Sequence[Deal], as_of: date | None = None) -> Trained:
 
 
 def score_deals(deals: Sequence[Deal], as_of: date | None = None, only: Iterable[Deal] | None = None) -> list[Score]:
-    """Scores of the open deals of `only` (default: every open deal), trained on the closed ones of `deals`."""
-    open_deals = [d for d in (deals if only is None else only) if d.status == "open"]
-    if not open_deals:
+    """Scores of the open deals of `only` (default: every open deal), trained on the closed ones of `deals`.
+
+    Every open deal is scored once per data version (with the model), so a narrower `only` costs a look-up.
+    """
+    wanted = [d for d in (deals if only is None else only) if d.status == "open"]
+    if not wanted:
         return []
     fit = trained(deals, as_of)
+    if not fit.scores:
+        fit.scores = {s.deal.id: s for s in _score(fit, [d for d in deals if d.status == "open"])}
+    return [fit.scores[d.id] for d in wanted]
+
+
+def _score(fit: Trained, open_deals: Sequence[Deal]) -> list[Score]:
     stages = stage_probabilities(fit.rates)
     rows = [features(d, d.stage, fit.model.owners, fit.as_of) for d in open_deals]
     predicted = fit.model.predict(rows)
