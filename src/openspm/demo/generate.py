@@ -495,6 +495,9 @@ class Opportunity:
     kind: str
     lead_source: str
     sdr: str
+    stage_reached: str = ""  # closed deals: the last open stage before closing (as a CRM's stage history says)
+    activities: int = 0  # calls and meetings logged on the deal
+    competitor: str = ""  # "yes" when a competitor is known to be in the deal
 
 
 @dataclass
@@ -975,6 +978,30 @@ def _stage(rng: random.Random, account: Account, is_open: bool) -> tuple[str, st
     return stage, probability, "open"
 
 
+# Forecasting signals: the stage a closed deal reached before it closed, and two activity signals. The outcome of
+# a closed deal is already drawn (by `_stage`); these are drawn given it, so they carry real signal:
+# P(win | reached Negotiation) is about 0.8, P(win | reached only Prospecting) about 0.05.
+REACHED_WEIGHTS = {"won": (2, 8, 30, 60), "lost": (35, 30, 22, 13)}  # Prospecting .. Negotiation
+OPEN_WIN_CHANCE = {"Prospecting": 45, "Qualification": 55, "Proposal": 68, "Negotiation": 79}  # percent
+
+
+def _opportunity_signals(rng: random.Random, opportunities: list[Opportunity]) -> None:
+    """Set `stage_reached` (closed deals), `activities` and `competitor` (every deal) from their own stream.
+
+    An open deal's signals follow a latent outcome drawn with its stage's historical win chance, so a model
+    trained on closed deals scores open ones on the same footing.
+    """
+    stages = [name for name, _, _ in STAGES]
+    for o in opportunities:
+        if o.status == "open":
+            outcome = "won" if rng.randrange(100) < OPEN_WIN_CHANCE.get(o.stage, 50) else "lost"
+        else:
+            outcome = o.status
+            o.stage_reached = rng.choices(stages, weights=REACHED_WEIGHTS[outcome])[0]
+        o.activities = rng.randint(3, 14) if outcome == "won" else rng.randint(1, 9)
+        o.competitor = "yes" if rng.randrange(100) < (30 if outcome == "won" else 55) else "no"
+
+
 def _run_rate_orders(
     rng: random.Random, accounts: list[Account], wanted: int, won_orders: list[list[Line]]
 ) -> list[list[Line]]:
@@ -1212,6 +1239,8 @@ def build_company(seed: int, scale: float) -> Company:
     sales = build_sales(_stream(rng), org, accounts, coverage, scale)
     company = Company(org, accounts, coverage, fx, sales)
     company.quotas = build_quotas(_stream(rng), company)
+    # a stream of its own, seeded apart from `rng`, so the files above stay byte-identical to earlier releases
+    _opportunity_signals(random.Random(f"opportunity-signals-{seed}"), sales.opportunities)
     return company
 
 
@@ -1416,6 +1445,9 @@ def opportunity_rows(company: Company) -> Iterator[Row]:
             "attr.type": o.kind,
             "attr.lead_source": o.lead_source,
             "attr.sdr": o.sdr,
+            "attr.stage_reached": o.stage_reached,
+            "attr.activities": str(o.activities),
+            "attr.competitor": o.competitor,
         }
 
 

@@ -437,7 +437,10 @@ _register(
     Kind(
         "opportunities",
         m.Opportunity,
-        "Pipeline opportunities for forecasting.",
+        "Pipeline opportunities for forecasting. Forecasting reads three optional attributes: "
+        "`attr.stage_reached` on a closed deal (the last open stage before it closed, from the CRM's stage "
+        "history; calibrates the stage probabilities), `attr.activities` (calls and meetings logged) and "
+        "`attr.competitor` (`yes`/`no`), both used by the win-probability model when present.",
         (
             _id("Opportunity id (CRM id)"),
             Field("name", T.TEXT, "Opportunity name", required=True),

@@ -23,6 +23,7 @@ from openspm.web.api import disputes as disputes_api
 from openspm.web.api import endpoints, entities
 from openspm.web.api import feedback as feedback_api
 from openspm.web.api import finance as finance_api
+from openspm.web.api import forecast as forecast_api
 from openspm.web.api import history as history_api
 from openspm.web.api import imports as imports_api
 from openspm.web.api import jobs as jobs_api
@@ -37,6 +38,7 @@ from openspm.web.pages import admin, approvals, auth, disputes, events, help, hi
 from openspm.web.pages import audit as audit_pages
 from openspm.web.pages import feedback as feedback_pages
 from openspm.web.pages import finance as finance_pages
+from openspm.web.pages import forecast as forecast_pages
 from openspm.web.pages import imports as imports_pages
 from openspm.web.pages import plandocs as plandocs_pages
 from openspm.web.pages import planning_capacity as planning_capacity_pages
@@ -82,12 +84,14 @@ def create_app(engine: Engine | None = None, *, secret: str | None = None, https
     app.include_router(approvals.router, include_in_schema=False)
     app.include_router(planning.router, include_in_schema=False)
     app.include_router(planning_capacity_pages.router, include_in_schema=False)
+    app.include_router(forecast_pages.router, include_in_schema=False)
     app.include_router(territory_drafts_pages.router, include_in_schema=False)
     app.include_router(scenario_evaluations_pages.router, include_in_schema=False)
     app.include_router(tour.router, include_in_schema=False)
     app.include_router(endpoints.router)
     app.include_router(entities.router)
     app.include_router(planning_api.router)
+    app.include_router(forecast_api.router)
     app.include_router(territory_drafts_api.router)
     app.include_router(scenario_evaluations_api.router)
     app.include_router(imports_pages.router, include_in_schema=False)
