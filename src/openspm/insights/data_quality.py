@@ -20,6 +20,8 @@ own; the other checks are about data nobody owns, so they get none.
 
 from __future__ import annotations
 
+import csv
+import io
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -264,3 +266,13 @@ def _late(session: Session, check: Check) -> None:
                     f"imported {started:%Y-%m-%d %H:%M} (batch #{batch}) after {name}'s run #{run_id}: run {name} again"
                 )
             check.add(Problem(tx, detail, when, f"/transactions/{tx}", "/admin/runs", "run the month again"))
+
+
+def check_csv(check: Check) -> str:
+    """A check's problems as CSV text (subject, date, detail, view, fix)."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(["subject", "date", "detail", "view", "fix"])
+    for p in check.rows:
+        writer.writerow([p.subject, "" if p.when is None else p.when.isoformat(), p.detail, p.view, p.fix])
+    return out.getvalue()

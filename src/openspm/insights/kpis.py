@@ -39,6 +39,8 @@ Definitions (every money figure in the reporting currency, rounded half-up to ce
 
 from __future__ import annotations
 
+import csv
+import io
 import statistics
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
@@ -1193,3 +1195,20 @@ def _choices(
         "product": [(f, f"{f} (family)") for f in families] + [(pid, f"{name} ({pid})") for pid, name in products],
         "rep": sorted((payees[p][0], f"{payees[p][1]} ({payees[p][0]})") for p in shown),
     }
+
+
+def table_csv(table: Table) -> str:
+    """A table as CSV text: a header of column names, amounts and fractions as exact decimal text, '' for none."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow([c.name for c in table.columns])
+    for row in table.rows:
+        writer.writerow(["" if v is None else str(v) for v in row])
+    return out.getvalue()
+
+
+def plain(value: Any) -> Any:
+    """A value for JSON: Decimal and dates as text, the rest as they are."""
+    if isinstance(value, Decimal | date):
+        return str(value)
+    return value
