@@ -276,3 +276,30 @@ def check_csv(check: Check) -> str:
     for p in check.rows:
         writer.writerow([p.subject, "" if p.when is None else p.when.isoformat(), p.detail, p.view, p.fix])
     return out.getvalue()
+
+
+def as_json(dq: DataQuality) -> dict[str, Any]:
+    return {
+        "as_of": dq.as_of.isoformat(),
+        "stale_days": dq.stale_days,
+        "run": dq.run,
+        "run_period": dq.run_period,
+        "checks": {
+            name: {
+                "title": c.title,
+                "count": c.count,
+                "items": [
+                    {
+                        "subject": p.subject,
+                        "date": p.when.isoformat() if isinstance(p.when, date) else None,
+                        "detail": p.detail,
+                        "view": p.view,
+                        "fix": p.fix,
+                        "fix_label": p.fix_label,
+                    }
+                    for p in c.rows
+                ],
+            }
+            for name, c in dq.checks.items()
+        },
+    }

@@ -30,7 +30,7 @@ Definitions (every money figure in the reporting currency, rounded half-up to ce
 - **discount** = 1 − Σ amount ÷ Σ list amount over sale lines that carry a list amount (the product's list price
   × quantity at import).
 - **cost of sales** = earnings (`run_earnings` of each month's run, converted at the rate of the month's last day)
-  ÷ revenue.
+  ÷ revenue of the months that have a run (`revenue_run_months`).
 - **pay for performance**: per payee, earnings against main attainment; Pearson's r over payees with both.
 - **flags**: a product, region or territory is flagged when its revenue growth is below `growth_floor` or in the
   bottom quartile (4 or more with a growth), or (regions, territories) the median attainment of their payees is
@@ -450,7 +450,11 @@ def compute(session: Session, filters: Filters, visible: set[int] | None) -> Kpi
         _territories(session, store, window, prior, main, tables)
         total_earned = sum((e for e in earnings.values()), Decimal(0))
         headline["earnings"] = cents(total_earned)
-        revenue = headline.get("revenue")
+        run_months = [
+            w for w in periods if w.kind == "month" and w.name in runs and window.start <= w.start < window.end
+        ]
+        revenue = _revenue_in(store, run_months)
+        headline["revenue_run_months"] = cents(revenue)
         headline["cost_of_sales"] = ratio(total_earned, revenue) if revenue and revenue > 0 else None
         tables["flags"] = _flags(tables, filters, prior, elapsed)
     finally:
@@ -518,6 +522,17 @@ def _load_lines(store: _Store, scope: set[int] | None, filters: Filters) -> None
     )
 
 
+def _revenue_in(store: _Store, months: list[Window]) -> Decimal | None:
+    """Revenue of the lines dated in `months` (cost of sales compares earnings with the months that have them)."""
+    if not months:
+        return None
+    ranges = " OR ".join(
+        f"(date >= DATE '{w.start.isoformat()}' AND date < DATE '{w.end.isoformat()}')" for w in months
+    )
+    found: Decimal | None = store.query(f"SELECT sum({_weighted('amount')}) FROM lines WHERE {ranges}")[0][0]  # noqa: S608
+    return found if found is not None else Decimal(0)
+
+
 def _weighted(column: str) -> str:
     return f"CAST(CAST({column} AS DECIMAL(24, 12)) * CAST(weight AS DECIMAL(24, 12)) AS {MONEY_SQL})"
 
@@ -535,7 +550,10 @@ def _revenue_tables(
         sum(CASE WHEN {now} AND type = 'sale' THEN quantity END)"""
 
     def grouped(key: str) -> list[tuple[Any, ...]]:
-        return store.query(f"SELECT {key}, {aggregates} FROM lines GROUP BY ALL ORDER BY 2 DESC NULLS LAST, 1")  # noqa: S608 - fixed names, calendar dates
+        revenue_column = key.count(",") + 2
+        return store.query(
+            f"SELECT {key}, {aggregates} FROM lines GROUP BY ALL ORDER BY {revenue_column} DESC NULLS LAST, 1"  # noqa: S608
+        )
 
     total = store.query(f"SELECT {aggregates} FROM lines")[0]  # noqa: S608 - fixed names, calendar dates
     headline["revenue"] = cents(total[0] or Decimal(0))
@@ -1212,3 +1230,27 @@ def plain(value: Any) -> Any:
     if isinstance(value, Decimal | date):
         return str(value)
     return value
+
+
+def as_json(k: Kpis) -> dict[str, Any]:
+    """The KPIs as JSON: period, prior and next period, headline, notes and every table as records."""
+    return {
+        "period": k.period.name,
+        "start": k.period.start.isoformat(),
+        "end": k.period.end.isoformat(),
+        "prior": k.prior.name,
+        "next": k.next.name if k.next else None,
+        "currency": k.currency,
+        "attainment_period": k.attainment_period,
+        "measured_through": k.measured_through,
+        "filters": {
+            key: plain(getattr(k.filters, key))
+            for key in ("team", "region", "product", "rep", "growth_floor", "attainment_floor")
+        },
+        "headline": {key: plain(value) for key, value in k.headline.items()},
+        "notes": k.notes,
+        "tables": {
+            name: [{key: plain(value) for key, value in row.items()} for row in table.records()]
+            for name, table in k.tables.items()
+        },
+    }
