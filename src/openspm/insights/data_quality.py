@@ -4,8 +4,8 @@ Input: a `Session`, the day to judge on (`as_of`, default today), the age after 
 (`stale_days`) and the payees the caller may see (`None`: all). Output: `DataQuality`, one list of `Problem`s per
 check (each problem names its subject, says what is wrong and links to where it is seen and fixed):
 
-- `uncredited`: transactions of the newest completed run's month that no credit of that run names (no owner,
-  territory or split matched, or the run reported an issue for them; the issue's reason is shown).
+- `uncredited`: transactions of the month of the newest completed run for every payee that no credit of that run
+  names (no owner, territory or split matched, or the run reported an issue for them; the issue's reason is shown).
 - `unassigned_accounts`: accounts with no territory and no named owner on `as_of` (nobody is credited their sales),
   or with an owner but no territory (territory reports miss them).
 - `stale_opportunities`: open opportunities whose close date has passed, or created more than `stale_days` ago
@@ -31,6 +31,7 @@ from typing import Any
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
+from openspm.core.dates import utc_now
 from openspm.core.errors import InvalidInput
 from openspm.store import models as m
 
@@ -93,7 +94,7 @@ def data_quality(
     """Every check (see the module docstring) as of `as_of` (default today)."""
     if not 1 <= stale_days <= 3650:
         raise InvalidInput(f"stale_days {stale_days} must be between 1 and 3650")
-    day = as_of or date.today()
+    day = as_of or utc_now().date()
     checks = {name: Check(name, title) for name, title in CHECKS.items()}
     result = DataQuality(day, stale_days, None, None, checks)
     if visible is None:
@@ -105,7 +106,9 @@ def data_quality(
 
 
 def _uncredited(session: Session, result: DataQuality) -> None:
-    run = session.scalars(select(m.Run).where(m.Run.status == "completed").order_by(m.Run.id.desc())).first()
+    # the newest run of every payee: a run for some payees only credits those
+    runs = session.scalars(select(m.Run).where(m.Run.status == "completed").order_by(m.Run.id.desc()).limit(50))
+    run = next((r for r in runs if not r.payees), None)
     if run is None:
         return
     month = session.scalars(select(m.Period).where(m.Period.name == run.period)).first()

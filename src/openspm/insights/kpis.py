@@ -54,6 +54,7 @@ import pyarrow as pa
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
+from openspm.core.dates import utc_now
 from openspm.core.errors import InvalidInput, NotFound
 from openspm.runs.pay import month_run
 from openspm.store import models as m
@@ -202,7 +203,7 @@ def default_period(session: Session, periods: list[Window]) -> str:
         .order_by(m.Period.start_date.desc())
         .limit(1)
     )
-    day = newest or date.today()
+    day = newest or utc_now().date()
     for year in years:
         if year.start <= day < year.end:
             return year.name

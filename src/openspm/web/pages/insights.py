@@ -7,6 +7,7 @@ their own numbers.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -25,6 +26,7 @@ from openspm.web.security import engine_of, page_principal
 from openspm.web.templating import render
 
 router = APIRouter(prefix="/insights")
+DEFAULTS = Filters()
 CHARTED = ("by_month", "attainment", "pay_for_performance", "funnel", "by_region", "by_product")
 
 
@@ -101,6 +103,8 @@ def _query(f: Filters) -> str:
         "product": f.product,
         "rep": f.rep,
         "currency": f.currency,
+        "growth_floor": str(f.growth_floor) if f.growth_floor != DEFAULTS.growth_floor else None,
+        "attainment_floor": str(f.attainment_floor) if f.attainment_floor != DEFAULTS.attainment_floor else None,
     }
     return urlencode({key: value for key, value in pairs.items() if value})
 
@@ -111,7 +115,7 @@ def insights_page(
 ) -> Response:
     """The KPI dashboard for the filters."""
     k = access.kpis_for(engine_of(request), principal, filters)
-    shown = Filters(**{**filters.__dict__, "period": k.period.name})
+    shown = replace(filters, period=k.period.name)
     return render(
         request,
         "insights.html",
