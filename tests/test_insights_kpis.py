@@ -358,3 +358,15 @@ def test_csv_and_correlation_helpers() -> None:
     assert table_csv(t) == 'a,b\none,1.50\n"two, three",\n'
     assert pearson([(1, 2), (2, 4), (3, 6)]) == pytest.approx(1.0)
     assert pearson([(1, 2), (2, 2), (3, 2)]) is None and pearson([(1, 2)]) is None
+
+
+def test_kept_figures_follow_a_change_in_the_store(company: Engine, tmp_path: Path) -> None:
+    """Runs last: it adds a transaction (the KPIs kept for the page's CSV links must not hide it)."""
+    admin = who(company, "admin@x.io")
+    before = kpis_for(company, admin, Q1)
+    assert kpis_for(company, admin, Q1) is before  # kept
+    extra = tmp_path / "extra.csv"
+    extra.write_text("id,date,account,product,amount,currency\nT6,2025-03-05,A2,P2,300,USD\n", encoding="utf-8")
+    assert import_file(company, "transactions", extra, actor="test").inserted == 1
+    after = kpis_for(company, admin, Q1)
+    assert after.headline["revenue"] == before.headline["revenue"] + Decimal("300.00")

@@ -51,7 +51,7 @@ from typing import Any
 
 import duckdb
 import pyarrow as pa
-from sqlalchemy import func, or_, select
+from sqlalchemy import String, cast, func, or_, select
 from sqlalchemy.orm import Session
 
 from openspm.core.dates import utc_now
@@ -70,6 +70,8 @@ BANDS: tuple[tuple[str, Decimal, Decimal | None], ...] = (
     ("150%+", Decimal("1.5"), None),
 )
 MONEY_SQL = "DECIMAL(38, 12)"
+MONEY_ARROW = pa.decimal128(38, 12)
+QUANTUM = Decimal(1).scaleb(-12)
 
 
 @dataclass(frozen=True)
@@ -171,11 +173,29 @@ def _text(value: Any) -> str | None:
 
 
 def _arrow(rows: Iterable[Sequence[Any]], names: Sequence[str], types: Sequence[pa.DataType]) -> pa.Table:
-    columns: list[list[Any]] = [[] for _ in names]
-    for row in rows:
-        for i, value in enumerate(row):
-            columns[i].append(_text(value) if types[i] == pa.string() else value)
-    return pa.table({n: pa.array(c, type=t) for n, c, t in zip(names, columns, types, strict=True)})
+    """Rows as an Arrow table, one list per column. Money columns (`MONEY_ARROW`) arrive as exact text or Decimal
+    and are parsed by Arrow (DuckDB's own text-to-DECIMAL(38, 12) cast is far slower); more than 12 decimal
+    places are rounded half-up to 12, like the engine's `money`."""
+    data = rows.all() if hasattr(rows, "all") else list(rows)  # a result fetched at once, not row by row
+    columns: list[list[Any]] = [list(c) for c in zip(*data, strict=True)] if data else [[] for _ in names]
+    arrays = []
+    for values, kind in zip(columns, types, strict=True):
+        if kind == MONEY_ARROW:
+            arrays.append(_money_array(values))
+            continue
+        if kind == pa.string() and any(v is not None and not isinstance(v, str) for v in values[:1000]):
+            values = [None if v is None else str(v) for v in values]
+        arrays.append(pa.array(values, type=kind))
+    return pa.table(dict(zip(names, arrays, strict=True)))
+
+
+def _money_array(values: list[Any]) -> pa.Array:
+    text = [v if v is None or isinstance(v, str) else format(v, "f") for v in values]
+    try:
+        return pa.array(text, type=pa.string()).cast(MONEY_ARROW)
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        exact = [None if v is None else Decimal(v).quantize(QUANTUM, ROUND_HALF_UP) for v in text]
+        return pa.array(exact, type=MONEY_ARROW)
 
 
 # --- periods ------------------------------------------------------------------------------------------------
@@ -241,11 +261,17 @@ def reporting_currency(session: Session, asked: str | None) -> str:
     return first or "USD"
 
 
+def _exact(column: Any) -> Any:
+    """An exact decimal column read as its text (NUMERIC on PostgreSQL, canonical text on SQLite)."""
+    return cast(column, String)
+
+
 class _Store:
     """The store rows the KPIs need, as DuckDB tables (money as DECIMAL(38, 12), loaded from exact text)."""
 
     def __init__(self, session: Session, currency: str, start: date, end: date) -> None:
         self.db = duckdb.connect()
+        self.db.execute("SET enable_progress_bar = false")
         self.currency = currency
         s = pa.string()
         d = pa.date32()
@@ -253,11 +279,11 @@ class _Store:
         fx = m.FxRate
         self._add(
             "fx_raw",
-            session.execute(
-                select(fx.from_currency, fx.effective_date, fx.rate).where(fx.to_currency == currency)
-            ).tuples(),
+            session.connection()
+            .execute(select(fx.from_currency, fx.effective_date, _exact(fx.rate)).where(fx.to_currency == currency))
+            .tuples(),
             ["from_currency", "effective_date", "rate"],
-            [s, d, s],
+            [s, d, MONEY_ARROW],
         )
         self.db.execute(
             f"""CREATE TABLE fx AS SELECT from_currency, effective_date, CAST(rate AS {MONEY_SQL}) AS rate,
@@ -268,15 +294,16 @@ class _Store:
         t, a, p = m.Transaction, m.Account, m.Product
         self._add(
             "tx_raw",
-            session.execute(
+            session.connection()
+            .execute(
                 select(
                     t.id,
                     t.external_id,
                     t.date,
                     t.type,
-                    t.amount,
-                    t.list_amount,
-                    t.quantity,
+                    _exact(t.amount),
+                    _exact(t.list_amount),
+                    _exact(t.quantity),
                     t.currency,
                     t.account_id,
                     a.region,
@@ -286,7 +313,8 @@ class _Store:
                 .join(a, a.id == t.account_id)
                 .join(p, p.id == t.product_id)
                 .where(t.date >= start, t.date < end)
-            ).tuples(),
+            )
+            .tuples(),
             [
                 "id",
                 "tx",
@@ -301,7 +329,7 @@ class _Store:
                 "product",
                 "family",
             ],
-            [i, s, d, s, s, s, s, s, i, s, s, s],
+            [i, s, d, s, MONEY_ARROW, MONEY_ARROW, MONEY_ARROW, s, i, s, s, s],
         )
         self.db.execute(
             f"""CREATE TABLE tx AS SELECT t.id, t.tx, t.date, t.type, t.account_id, t.region, t.product, t.family,
@@ -481,17 +509,24 @@ def _load_credits(session: Session, store: _Store, runs: dict[str, int], payees:
     """Direct credits of each month's run: (transaction, payee id, share), one row per transaction × payee."""
     by_external = {ext: pid for pid, (ext, *_rest) in payees.items()}
     c = m.RunCredit
-    rows = session.execute(
-        select(c.transaction, c.payee, func.max(c.share))
-        .where(c.run_id.in_(list(runs.values()) or [-1]), c.role_class == "direct")
-        .group_by(c.transaction, c.payee)
-    ).tuples()
+    rows = (
+        session.connection()
+        .execute(
+            select(c.transaction, c.payee, _exact(c.share)).where(
+                c.run_id.in_(list(runs.values()) or [-1]), c.role_class == "direct"
+            )
+        )
+        .tuples()
+        .all()
+    )
     store.add(
-        "credits",
+        "credit_rows",
         ((tx, by_external.get(payee), share) for tx, payee, share in rows if payee in by_external),
         ["tx", "payee_id", "share"],
-        [pa.string(), pa.int64(), pa.string()],
+        [pa.string(), pa.int64(), MONEY_ARROW],
     )
+    # one row per transaction × payee (several plans may credit the same line)
+    store.db.execute("CREATE TABLE credits AS SELECT tx, payee_id, max(share) AS share FROM credit_rows GROUP BY ALL")
 
 
 def _load_lines(store: _Store, scope: set[int] | None, filters: Filters) -> None:
@@ -507,7 +542,8 @@ def _load_lines(store: _Store, scope: set[int] | None, filters: Filters) -> None
     condition = " AND ".join(where) or "TRUE"
     if scope is None:
         store.db.execute(
-            f"CREATE TABLE lines AS SELECT t.*, CAST(1 AS {MONEY_SQL}) AS weight FROM tx t WHERE {condition}",  # noqa: S608
+            f"""CREATE TABLE lines AS SELECT t.*, CAST(1 AS {MONEY_SQL}) AS weight, t.amount AS w_amount,
+                t.list_amount AS w_list FROM tx t WHERE {condition}""",  # noqa: S608
             params,
         )
         return
@@ -515,7 +551,8 @@ def _load_lines(store: _Store, scope: set[int] | None, filters: Filters) -> None
     # Returns and cancellations are credited under their own ids to the original's payees, so they net out.
     store.db.execute(
         f"""CREATE TABLE lines AS
-            SELECT t.*, w.weight FROM tx t JOIN (
+            SELECT t.*, w.weight, {_product("t.amount", "w.weight")} AS w_amount,
+              {_product("t.list_amount", "w.weight")} AS w_list FROM tx t JOIN (
               SELECT c.tx, CAST(sum(CAST(c.share AS {MONEY_SQL})) AS {MONEY_SQL}) AS weight
               FROM credits c JOIN scope s ON s.payee_id = c.payee_id GROUP BY c.tx
             ) w ON w.tx = t.tx WHERE {condition}""",  # noqa: S608 - fixed names, calendar dates
@@ -534,8 +571,14 @@ def _revenue_in(store: _Store, months: list[Window]) -> Decimal | None:
     return found if found is not None else Decimal(0)
 
 
+def _product(a: str, b: str) -> str:
+    """SQL: a × b exact, half-up at 12 places (the engine's `mul`)."""
+    return f"CAST(CAST({a} AS DECIMAL(24, 12)) * CAST({b} AS DECIMAL(24, 12)) AS {MONEY_SQL})"
+
+
 def _weighted(column: str) -> str:
-    return f"CAST(CAST({column} AS DECIMAL(24, 12)) * CAST(weight AS DECIMAL(24, 12)) AS {MONEY_SQL})"
+    """The line's amount (`amount`) or list amount (`list_amount`) times its weight, computed once in `lines`."""
+    return {"amount": "w_amount", "list_amount": "w_list", "l.amount": "l.w_amount"}[column]
 
 
 def _revenue_tables(
@@ -685,7 +728,7 @@ def _earnings(
         "earned_raw",
         rows,
         ["payee_id", "currency", "amount", "day"],
-        [pa.int64(), pa.string(), pa.string(), pa.date32()],
+        [pa.int64(), pa.string(), MONEY_ARROW, pa.date32()],
     )
     result: dict[int, Decimal] = {}
     for pid, amount in store.query(
@@ -700,6 +743,26 @@ def _earnings(
 
 def _opportunity_rows(session: Session, store: _Store) -> None:
     o, a = m.Opportunity, m.Account
+    found = (
+        session.execute(
+            select(
+                o.id,
+                o.external_id,
+                o.owner_id,
+                a.region,
+                o.amount,
+                o.currency,
+                o.close_date,
+                o.created_date,
+                o.status,
+                o.stage,
+                o.probability,
+                o.attributes,
+            ).outerjoin(a, a.id == o.account_id)
+        )
+        .tuples()
+        .all()
+    )
     rows = (
         (
             oid,
@@ -716,22 +779,7 @@ def _opportunity_rows(session: Session, store: _Store) -> None:
             (attrs or {}).get("lead_source") or "(none)",
             (attrs or {}).get("sdr"),
         )
-        for oid, ext, owner, region, amount, ccy, close, created, status, stage, probability, attrs in session.execute(
-            select(
-                o.id,
-                o.external_id,
-                o.owner_id,
-                a.region,
-                o.amount,
-                o.currency,
-                o.close_date,
-                o.created_date,
-                o.status,
-                o.stage,
-                o.probability,
-                o.attributes,
-            ).outerjoin(a, a.id == o.account_id)
-        ).tuples()
+        for oid, ext, owner, region, amount, ccy, close, created, status, stage, probability, attrs in found
     )
     s, i, d = pa.string(), pa.int64(), pa.date32()
     store.add(
@@ -752,7 +800,7 @@ def _opportunity_rows(session: Session, store: _Store) -> None:
             "lead_source",
             "sdr",
         ],
-        [i, s, i, s, s, s, d, d, s, s, s, s, s],
+        [i, s, i, s, MONEY_ARROW, s, d, d, s, s, MONEY_ARROW, s, s],
     )
     store.db.execute(
         f"""CREATE TABLE opps AS SELECT o.* EXCLUDE (amount, probability),
@@ -1091,7 +1139,7 @@ def _coverage(
             for _pid, ext, measure, amount, ccy in quotas
         ),
         ["amount", "currency", "day"],
-        [pa.string(), pa.string(), pa.date32()],
+        [MONEY_ARROW, pa.string(), pa.date32()],
     )
     remaining = store.query(
         f"""SELECT sum(greatest({store.convert("q.amount", "q.currency", "fx.rate")}, 0)) FROM quota_raw q
@@ -1126,7 +1174,7 @@ def _territories(
         assigned[territory].append(payee_id)
     now = f"l.date >= DATE '{window.start.isoformat()}' AND l.date < DATE '{window.end.isoformat()}'"
     before = f"l.date >= DATE '{prior.start.isoformat()}' AND l.date < DATE '{prior.end.isoformat()}'"
-    amount = _weighted("l.amount").replace("weight", "l.weight")
+    amount = _weighted("l.amount")
     table = Table(
         "by_territory",
         "Revenue by territory (the account's territory on the period's last day)",
