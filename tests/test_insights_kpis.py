@@ -360,6 +360,40 @@ def test_csv_and_correlation_helpers() -> None:
     assert pearson([(1, 2), (2, 2), (3, 2)]) is None and pearson([(1, 2)]) is None
 
 
+def test_the_command_line(company: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
+    import json
+
+    from typer.testing import CliRunner
+
+    from openspm.cli.main import app
+
+    monkeypatch.setenv("OPENSPM_DATABASE_URL", company.url.render_as_string(hide_password=False))
+    runner = CliRunner()
+    as_json = runner.invoke(app, ["insights", "kpis", "--period", "FY2025-Q1", "--json"])
+    assert as_json.exit_code == 0, as_json.output
+    assert json.loads(as_json.stdout)["headline"]["revenue"] == "14700.00"
+    funnel = runner.invoke(app, ["insights", "kpis", "--period", "FY2025-Q1", "--csv", "--table", "funnel"])
+    assert (
+        funnel.stdout.splitlines()[0]
+        == "lead_source,created,open,closed,won,conversion,win_rate,won_amount,average_deal"
+    )
+    assert "SDR,2,0,2,1,0.5000,0.5000,1200.00,1200.00" in funnel.stdout.splitlines()
+    screen = runner.invoke(app, ["insights", "kpis", "--period", "FY2025-Q1", "--rep", "R3"])
+    assert screen.exit_code == 0 and "1200.00" in screen.stdout
+    wrong = runner.invoke(app, ["insights", "kpis", "--table", "nope"])
+    assert wrong.exit_code != 0 and "unknown table 'nope'" in wrong.output
+    dq = runner.invoke(app, ["insights", "data-quality", "--as-of", "2025-03-01", "--csv"])
+    assert dq.exit_code == 0 and "late_data,T5,2025-01-25," in dq.stdout
+    checks = json.loads(runner.invoke(app, ["insights", "data-quality", "--as-of", "2025-03-01", "--json"]).stdout)
+    assert {name: c["count"] for name, c in checks["checks"].items()} == {
+        "uncredited": 1,
+        "unassigned_accounts": 1,
+        "stale_opportunities": 1,
+        "duplicate_opportunities": 1,
+        "late_data": 1,
+    }
+
+
 def test_kept_figures_follow_a_change_in_the_store(company: Engine, tmp_path: Path) -> None:
     """Runs last: it adds a transaction (the KPIs kept for the page's CSV links must not hide it)."""
     admin = who(company, "admin@x.io")
