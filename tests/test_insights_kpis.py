@@ -119,6 +119,10 @@ def build(engine: Engine, write: WriteFile) -> Engine:
     run_period(engine, "FY2025-M02", actor="test")
     late = "id,date,account,product,amount,currency,owner\nT5,2025-01-25,A1,P1,1000,USD,R1\n"
     assert import_file(engine, "transactions", write("late.csv", late), actor="test").inserted == 1
+    moved = FILES["opportunities"].splitlines()
+    o4 = next(line for line in moved if line.startswith("O4,")).replace("Proposal", "Negotiation")
+    changed = "\n".join([moved[0], o4]) + "\n"
+    assert import_file(engine, "opportunities", write("o4.csv", changed), actor="test").updated == 1  # audited today
     return engine
 
 
@@ -293,6 +297,10 @@ def test_data_quality_finds_each_kind_of_problem(company: Engine) -> None:
     assert rep.checks["duplicate_opportunities"].count == 0
     later = data_quality_for(company, who(company, "admin@x.io"), date(2025, 3, 1), stale_days=365)
     assert "273 days" not in later.checks["stale_opportunities"].rows[0].detail
+    # 20 days: O5 has not changed since it was created (28 days); O4 was changed by an import (today, per the audit)
+    sooner = data_quality_for(company, who(company, "admin@x.io"), date(2025, 3, 1), stale_days=20)
+    stale = {p.subject: p.detail for p in sooner.checks["stale_opportunities"].rows}
+    assert set(stale) == {"O5", "O6"} and "no change for 28 days since it was created on 2025-02-01" in stale["O5"]
 
 
 def signed_in(engine: Engine, email: str) -> TestClient:

@@ -8,8 +8,9 @@ check (each problem names its subject, says what is wrong and links to where it 
   names (no owner, territory or split matched, or the run reported an issue for them; the issue's reason is shown).
 - `unassigned_accounts`: accounts with no territory and no named owner on `as_of` (nobody is credited their sales),
   or with an owner but no territory (territory reports miss them).
-- `stale_opportunities`: open opportunities whose close date has passed, or created more than `stale_days` ago
-  (the store keeps no modification date for opportunities, so the age since creation stands in for "no change").
+- `stale_opportunities`: open opportunities whose close date has passed, or with no change for more than
+  `stale_days`: the last change is the newest update of the opportunity in the audit log (an import that changed
+  it), else its created date.
 - `duplicate_opportunities`: two or more opportunities with the same account, amount, currency and close date.
 - `late_data`: transactions imported after their month's first completed run finished (that run did not see them:
   the month needs a new run), or after the month closed (they arrive as prior-period adjustments).
@@ -189,6 +190,15 @@ def _opportunities(
     if visible is not None:
         query = query.where(o.owner_id.in_(visible or [-1]))
     old = day - timedelta(days=stale_days)
+    changed = {
+        key: at.date()
+        for key, at in session.execute(
+            select(m.AuditEntry.entity_key, func.max(m.AuditEntry.at))
+            .where(m.AuditEntry.entity == "opportunities", m.AuditEntry.action == "update")
+            .group_by(m.AuditEntry.entity_key)
+        ).tuples()
+        if at is not None
+    }
     groups: dict[tuple[Any, ...], list[str]] = defaultdict(list)
     for ext, name, status, close, created, amount, currency, account, owner in session.execute(query).tuples():
         view = f"/api/v1/opportunities?owner={owner}" if owner else "/api/v1/opportunities"
@@ -196,8 +206,11 @@ def _opportunities(
             reasons = []
             if close < day:
                 reasons.append(f"open past its close date {close} ({(day - close).days} days)")
-            if created is not None and created <= old:
-                reasons.append(f"open for {(day - created).days} days since {created} (over {stale_days})")
+            last = changed.get(ext)
+            if last is not None and last <= old:
+                reasons.append(f"no change for {(day - last).days} days since {last} (over {stale_days})")
+            elif last is None and created is not None and created <= old:
+                reasons.append(f"no change for {(day - created).days} days since it was created on {created}")
             if reasons:
                 checks["stale_opportunities"].add(
                     Problem(
