@@ -299,8 +299,8 @@ def test_data_quality_finds_each_kind_of_problem(company: Engine) -> None:
     assert "273 days" not in later.checks["stale_opportunities"].rows[0].detail
     # 20 days: O5 has not changed since it was created (28 days); O4 was changed by an import (today, per the audit)
     sooner = data_quality_for(company, who(company, "admin@x.io"), date(2025, 3, 1), stale_days=20)
-    stale = {p.subject: p.detail for p in sooner.checks["stale_opportunities"].rows}
-    assert set(stale) == {"O5", "O6"} and "no change for 28 days since it was created on 2025-02-01" in stale["O5"]
+    ages = {p.subject: p.detail for p in sooner.checks["stale_opportunities"].rows}
+    assert set(ages) == {"O5", "O6"} and "no change for 28 days since it was created on 2025-02-01" in ages["O5"]
 
 
 def signed_in(engine: Engine, email: str) -> TestClient:
