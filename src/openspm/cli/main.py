@@ -17,6 +17,7 @@ from openspm.cli.disputes import dispute_app
 from openspm.cli.exports import export_app
 from openspm.cli.feedback import feedback_app
 from openspm.cli.forecast import forecast_app
+from openspm.cli.insights import insights_app
 from openspm.cli.jobs import job_app
 from openspm.cli.planning import accounts_app, capacity_app, quota_app
 from openspm.cli.scenario_evaluation import planning_app
@@ -65,6 +66,7 @@ app.add_typer(job_app, name="job")
 app.add_typer(territory_app, name="territory")
 app.add_typer(planning_app, name="planning")
 app.add_typer(forecast_app, name="forecast")
+app.add_typer(insights_app, name="insights")
 
 
 def run() -> None:

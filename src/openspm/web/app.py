@@ -26,6 +26,7 @@ from openspm.web.api import finance as finance_api
 from openspm.web.api import forecast as forecast_api
 from openspm.web.api import history as history_api
 from openspm.web.api import imports as imports_api
+from openspm.web.api import insights as insights_api
 from openspm.web.api import jobs as jobs_api
 from openspm.web.api import plandocs as plandocs_api
 from openspm.web.api import planning as planning_api
@@ -40,6 +41,7 @@ from openspm.web.pages import feedback as feedback_pages
 from openspm.web.pages import finance as finance_pages
 from openspm.web.pages import forecast as forecast_pages
 from openspm.web.pages import imports as imports_pages
+from openspm.web.pages import insights as insights_pages
 from openspm.web.pages import plandocs as plandocs_pages
 from openspm.web.pages import planning_capacity as planning_capacity_pages
 from openspm.web.pages import plans as plans_pages
@@ -116,6 +118,8 @@ def create_app(engine: Engine | None = None, *, secret: str | None = None, https
     app.include_router(history_api.router)
     app.include_router(feedback_pages.router, include_in_schema=False)
     app.include_router(feedback_api.router)
+    app.include_router(insights_pages.router, include_in_schema=False)
+    app.include_router(insights_api.router)
 
     @app.get("/healthz", include_in_schema=False)
     def health() -> dict[str, str]:

@@ -20,7 +20,7 @@ from openspm.web.templating import render
 
 router = APIRouter()
 DOCS = Path(__file__).resolve().parents[4] / "docs"
-GUIDES = {"web": "web.md"}
+GUIDES = {"web": "web.md", "insights": "insights.md"}
 
 
 def slug(text: str) -> str:
