@@ -75,7 +75,9 @@ class Rates:
         self.currency = currency
         found: dict[str, list[tuple[date, Decimal]]] = defaultdict(list)
         rows = session.execute(
-            select(m.FxRate.from_currency, m.FxRate.effective_date, m.FxRate.rate).where(m.FxRate.to_currency == currency)
+            select(m.FxRate.from_currency, m.FxRate.effective_date, m.FxRate.rate).where(
+                m.FxRate.to_currency == currency
+            )
         )
         for source, day, rate in rows:
             found[source].append((day, rate))
@@ -94,11 +96,17 @@ class Rates:
         return round_money(amount * self.rates[currency][i])
 
 
-def load_bookings(session: Session, *, start: date | None = None, end: date | None = None, currency: str = CURRENCY) -> Bookings:
+def load_bookings(
+    session: Session, *, start: date | None = None, end: date | None = None, currency: str = CURRENCY
+) -> Bookings:
     """Net bookings per scope and month for lines dated in `[start, end)` (all when None); see the module doc."""
     rates = Rates(session, currency)
-    payees = {pid: (ext, name) for pid, ext, name in session.execute(select(m.Payee.id, m.Payee.external_id, m.Payee.name))}
-    regions = dict(session.execute(select(m.Account.id, m.Account.region)).all())
+    payees = {
+        pid: (ext, name) for pid, ext, name in session.execute(select(m.Payee.id, m.Payee.external_id, m.Payee.name))
+    }
+    regions: dict[int, str | None] = {}
+    for aid, region in session.execute(select(m.Account.id, m.Account.region)):
+        regions[aid] = region
     named: dict[int, list[Span]] = defaultdict(list)
     for acc, payee, start_on, end_on, share in session.execute(
         select(
@@ -133,7 +141,12 @@ def load_bookings(session: Session, *, start: date | None = None, end: date | No
         territory_owner[terr].append((start_on, end_on, payee, share))
     manager_of: dict[int, list[Span]] = defaultdict(list)
     for payee, boss, start_on, end_on in session.execute(
-        select(m.ReportingLine.payee_id, m.ReportingLine.manager_id, m.ReportingLine.effective_from, m.ReportingLine.effective_to)
+        select(
+            m.ReportingLine.payee_id,
+            m.ReportingLine.manager_id,
+            m.ReportingLine.effective_from,
+            m.ReportingLine.effective_to,
+        )
     ):
         manager_of[payee].append((start_on, end_on, boss, Decimal(1)))
 
@@ -165,7 +178,11 @@ def load_bookings(session: Session, *, start: date | None = None, end: date | No
         return chain_cache[key]
 
     query = select(
-        m.Transaction.date, m.Transaction.account_id, m.Transaction.amount, m.Transaction.currency, m.Transaction.owner_id
+        m.Transaction.date,
+        m.Transaction.account_id,
+        m.Transaction.amount,
+        m.Transaction.currency,
+        m.Transaction.owner_id,
     )
     if start is not None:
         query = query.where(m.Transaction.date >= start)
@@ -202,7 +219,7 @@ def load_bookings(session: Session, *, start: date | None = None, end: date | No
     result.labels = {"company": "Company"}
     for scope in result.regions:
         result.labels[scope] = scope.split(":", 1)[1]
-    by_ext = {ext: name for ext, name in payees.values()}
+    by_ext = dict(payees.values())
     for scope in result.amounts:
         kind, _, ext = scope.partition(":")
         if kind == "team":

@@ -185,7 +185,9 @@ def latest_batch(session: Session) -> str | None:
     return None if row is None else str(row[0])
 
 
-def series_view(session: Session, scope: str = "company", batch: str | None = None, bookings: Bookings | None = None) -> SeriesView:
+def series_view(
+    session: Session, scope: str = "company", batch: str | None = None, bookings: Bookings | None = None
+) -> SeriesView:
     """A scope's monthly history with the stored forecasts of `batch` (the newest when None) after it."""
     bookings = bookings or load_bookings(session)
     batch = batch or latest_batch(session)
@@ -207,7 +209,8 @@ def series_view(session: Session, scope: str = "company", batch: str | None = No
     actuals = bookings.amounts.get(scope, {})
     last_actual = bookings.months[-1] if bookings.months else ""
     points = [
-        SeriesPoint(mo, actuals.get(mo, Decimal(0)) if mo <= last_actual else None, by_month.get(mo, {})) for mo in months
+        SeriesPoint(mo, actuals.get(mo, Decimal(0)) if mo <= last_actual else None, by_month.get(mo, {}))
+        for mo in months
     ]
     made = rows[0].made_at.isoformat(timespec="seconds") if rows else None
     return SeriesView(scope, bookings.labels.get(scope, scope), bookings.currency, batch, made, methods, points)
@@ -295,7 +298,6 @@ def snapshot_pipeline(engine: Engine, *, start: date, end: date, actor: str) -> 
         raise InvalidInput("the close-date range is empty")
     batch = f"pipeline-{uuid.uuid4().hex[:12]}"
     with transaction(engine) as session:
-
         rates = Rates(session, CURRENCY)
         deals = session.execute(
             select(m.Opportunity, m.Payee.external_id)
@@ -306,9 +308,7 @@ def snapshot_pipeline(engine: Engine, *, start: date, end: date, actor: str) -> 
         totals: dict[date, Decimal] = defaultdict(Decimal)
         skipped = 0
         for deal, owner in deals:
-            amount = rates.convert(deal.amount, deal.currency, min(deal.close_date, date.today()))
-            if amount is None:
-                amount = rates.convert(deal.amount, deal.currency, deal.close_date)
+            amount = rates.convert(deal.amount, deal.currency, deal.close_date)  # the newest rate up to then
             if amount is None:
                 skipped += 1
                 continue
@@ -396,7 +396,8 @@ def accuracy_report(engine: Engine, *, through: date | None = None, batch: str |
         bookings = load_bookings(session)
         deal_ids = [s.scope.split(":", 1)[1] for s in snapshots if s.scope.startswith("deal:")]
         deals = {
-            o.external_id: o for o in session.scalars(select(m.Opportunity).where(m.Opportunity.external_id.in_(deal_ids)))
+            o.external_id: o
+            for o in session.scalars(select(m.Opportunity).where(m.Opportunity.external_id.in_(deal_ids)))
         }
 
         rates = Rates(session, CURRENCY)

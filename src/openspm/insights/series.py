@@ -19,7 +19,7 @@ Worked example (baseline): history Jan..Dec 2025 = 1..12, horizon 3 → 1, 2, 3 
 from __future__ import annotations
 
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -120,7 +120,7 @@ def forecast_one(scope: str, y: Sequence[float], horizon: int, methods: Sequence
 
 
 def forecast(
-    history: dict[str, Sequence[float]],
+    history: Mapping[str, Sequence[float]],
     horizon: int,
     methods: Sequence[str] = METHODS,
     progress: Callable[[int, int, str], None] | None = None,
