@@ -11,6 +11,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from typing import Any
@@ -21,8 +22,10 @@ from sqlalchemy.orm import Session
 from openspm.access.errors import Forbidden
 from openspm.access.principal import Principal
 from openspm.access.visibility import visible_payee_ids
+from openspm.core.dates import utc_now
 from openspm.core.errors import InvalidInput, NotFound
 from openspm.insights import commits, forecasts
+from openspm.insights.bookings import load_bookings
 from openspm.jobs import service as jobs
 from openspm.jobs.forecasts import KIND, submit_forecast
 from openspm.jobs.queue import JobQueue
@@ -149,3 +152,35 @@ def parse_amount(text: str | None, what: str) -> Decimal | None:
     if not value.is_finite():
         raise InvalidInput(f"{what} is not a number: {text!r}")
     return value
+
+
+@dataclass
+class ForecastPage:
+    """What the forecasts page shows a reader: the scopes, one scope's series and the accuracy report."""
+
+    scopes: list[tuple[str, str]]  # scope, label
+    view: forecasts.SeriesView
+    report: forecasts.AccuracyReport
+
+
+def forecast_page_for(engine: Engine, principal: Principal, scope: str) -> ForecastPage:
+    """One read of the bookings for the scope list, the series and the accuracy report (readers only)."""
+    require_reader(principal)
+    with Session(engine) as session:
+        bookings = load_bookings(session)
+        scopes = [(s, bookings.labels.get(s, s)) for s in forecasts.forecast_scopes(bookings)]
+        if scope not in dict(scopes):
+            raise NotFound(f"unknown scope {scope!r}")
+        view = forecasts.series_view(session, scope, None, bookings)
+    report = forecasts.accuracy_report(engine, bookings=bookings)
+    return ForecastPage(scopes, view, report)
+
+
+def commit_periods(engine: Engine) -> tuple[list[str], str | None]:
+    """The quarters one may commit for, and the default: the quarter holding today, else the newest."""
+    today = utc_now().date()
+    with Session(engine) as session:
+        rows = list(session.scalars(select(m.Period).where(m.Period.kind == "quarter").order_by(m.Period.start_date)))
+    names = [r.name for r in rows]
+    current = next((r.name for r in rows if r.start_date <= today < r.end_date), names[-1] if names else None)
+    return names, current

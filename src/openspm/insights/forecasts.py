@@ -384,7 +384,9 @@ class AccuracyReport:
     pending: int  # snapshots whose period has not ended yet (or whose deal is still open)
 
 
-def accuracy_report(engine: Engine, *, through: date | None = None, batch: str | None = None) -> AccuracyReport:
+def accuracy_report(
+    engine: Engine, *, through: date | None = None, batch: str | None = None, bookings: Bookings | None = None
+) -> AccuracyReport:
     """Score every stored forecast whose period has ended against its actual (see the module doc)."""
     with Session(engine) as session:
         newest = session.scalar(select(func.max(m.Transaction.date)))
@@ -393,7 +395,7 @@ def accuracy_report(engine: Engine, *, through: date | None = None, batch: str |
         if batch:
             query = query.where(m.ForecastSnapshot.batch == batch)
         snapshots = list(session.scalars(query))
-        bookings = load_bookings(session)
+        bookings = bookings or load_bookings(session)
         deal_ids = [s.scope.split(":", 1)[1] for s in snapshots if s.scope.startswith("deal:")]
         deals = {
             o.external_id: o
