@@ -262,3 +262,45 @@ def test_a_forecast_runs_as_a_job_with_progress(tmp_path: Path) -> None:
     with Session(store) as s:
         batch = s.scalars(select(m.ForecastSnapshot.batch).where(m.ForecastSnapshot.job_id == job.id)).first()
     assert batch == done.result["batch"]
+
+
+def test_the_forecasts_cli(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import json
+
+    from typer.testing import CliRunner
+
+    from openspm.cli.main import app
+    from openspm.store.db import migrate
+
+    monkeypatch.setenv("OPENSPM_DATA_DIR", str(tmp_path))
+    monkeypatch.delenv("OPENSPM_DATABASE_URL", raising=False)
+    store = make_engine(f"sqlite:///{tmp_path / 'openspm.db'}")
+    migrate(store)
+    _company(store)
+    runner = CliRunner()
+    shown = runner.invoke(app, ["forecasts", "backtest", "--holdout-from", "2026-07", "--json"])
+    assert shown.exit_code == 0, shown.output
+    found = json.loads(shown.output)
+    assert found["holdout"] == ["2026-07", "2026-12"]
+    methods = {(r["level"], r["method"]) for r in found["levels"]}
+    assert ("team", "seasonal_naive") in methods and ("region", "auto_ets") in methods
+    table = runner.invoke(app, ["forecasts", "backtest", "--holdout-from", "2026-07"])
+    assert table.exit_code == 0 and "seasonal_naive" in table.output and "WAPE" in table.output
+    bad = runner.invoke(app, ["forecasts", "backtest", "--holdout-from", "July"])
+    assert bad.exit_code != 0 and "YYYY-MM" in bad.output
+    made = runner.invoke(app, ["forecasts", "series", "--horizon", "2", "--method", "auto_ets", "--json"])
+    assert made.exit_code == 0, made.output
+    assert json.loads(made.output)["rows"] == 2 * 2 * 5
+    entered = runner.invoke(app, ["forecasts", "commit", "--payee", "A", "--period", "FY2026-Q1", "--commit", "400"])
+    assert entered.exit_code == 0, entered.output
+    call = runner.invoke(
+        app, ["forecasts", "commit", "--payee", "M1", "--period", "FY2026-Q1", "--commit", "900", "--call"]
+    )
+    assert call.exit_code == 0, call.output
+    rolled = json.loads(runner.invoke(app, ["forecasts", "commits", "--period", "FY2026-Q1", "--json"]).output)
+    assert [(r["payee"], r["effective_commit"]) for r in rolled[:2]] == [("VP", "900"), ("M1", "900")]
+    scored = json.loads(runner.invoke(app, ["forecasts", "accuracy", "--json"]).output)
+    commit_row = next(r for r in scored["rows"] if r["method"] == "commit")
+    assert commit_row["wape"] == "0.2000"  # 400 against 500
+    call_row = next(r for r in scored["rows"] if r["method"] == "call")
+    assert call_row["level"] == "team" and call_row["actual"] == "750"  # M1: (100 + 50) × (1 + 1 + 3) in Q1 2026
