@@ -113,3 +113,8 @@ def test_the_forecasts_page_by_role(engine: Engine, write: WriteFile) -> None:
     manager = signed_in(company, "m1@x.io")
     page = manager.get("/insights/forecasts", params={"period": "FY2025-Q2"})
     assert "My call for my team" in page.text and 'data-payee="R1"' in page.text and "Start forecast" not in page.text
+    drilled = admin.get("/insights/forecasts", params={"period": "FY2025-Q2", "payee": "M2"})
+    assert (
+        'data-payee="R3"' in drilled.text and 'data-payee="R1"' not in drilled.text and "whole roll-up" in drilled.text
+    )
+    assert manager.get("/insights/forecasts", params={"period": "FY2025-Q2", "payee": "M2"}).status_code == 404

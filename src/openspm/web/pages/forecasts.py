@@ -61,7 +61,12 @@ def _page(request: Request, principal: Principal, status_code: int = 200, **flas
     period = params.get("period") or current
     context.update(periods=periods, period=period)
     if period:
-        context["trees"] = [t.walk() for t in access.rollup_for(engine, principal, period)]
+        payee = params.get("payee") or None
+        trees = access.rollup_for(engine, principal, period, payee)
+        # the whole company is long: admin, comp analyst and finance see three levels and drill down by name
+        depth = 2 if principal.sees_all and payee is None else 99
+        context["trees"] = [[(d, n) for d, n in t.walk() if d <= depth] for t in trees]
+        context["payee"] = payee
         context["mine"] = access.history_for(engine, principal, period)
     return render(
         request, "forecasts.html", principal, status_code=status_code, help_anchor="forecasts", **context, **flash
