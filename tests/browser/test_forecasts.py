@@ -13,8 +13,7 @@ def test_an_analyst_forecasts_and_a_rep_commits(page: Page, site: DemoSite, scre
     page.get_by_role("link", name="Forecasts").first.click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Forecasts")
     page.get_by_label("Months ahead").fill("3")
-    for method in ("auto_arima", "auto_theta"):
-        page.get_by_label(method).uncheck()
+    page.get_by_label("Methods").select_option(["auto_ets"])
     page.get_by_role("button", name="Start forecast").click()
     expect(page.locator("p.done[role=status]")).to_contain_text("forecast job")
     expect(page.locator("#forecast-jobs tr[data-state=succeeded]").first).to_be_visible(timeout=60_000)

@@ -32,15 +32,17 @@ def _jobs(request: Request, principal: Principal) -> dict[str, Any]:
 
 
 def _chart(view: Any) -> dict[str, Any]:
-    """The series as ECharts wants them: months, actuals (null after the last), one list per method."""
-    return {
-        "months": [p.month for p in view.points],
-        "actual": [None if p.actual is None else float(p.actual) for p in view.points],
-        "methods": {
-            mt: [float(p.forecasts[mt]) if mt in p.forecasts else None for p in view.points] for mt in view.methods
-        },
-        "baseline": series.BASELINE,
-    }
+    """The series as ECharts wants them: months, actuals (null after the last), one list per method, each
+    starting from the last actual month so the lines join the history."""
+    actual = [None if p.actual is None else float(p.actual) for p in view.points]
+    methods: dict[str, list[float | None]] = {}
+    for mt in view.methods:
+        values = [float(p.forecasts[mt]) if mt in p.forecasts else None for p in view.points]
+        first = next((i for i, v in enumerate(values) if v is not None), None)
+        if first and actual[first - 1] is not None and values[first - 1] is None:
+            values[first - 1] = actual[first - 1]
+        methods[mt] = values
+    return {"months": [p.month for p in view.points], "actual": actual, "methods": methods, "baseline": series.BASELINE}
 
 
 def _page(request: Request, principal: Principal, status_code: int = 200, **flash: str) -> Response:
