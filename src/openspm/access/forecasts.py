@@ -25,7 +25,7 @@ from openspm.access.visibility import visible_payee_ids
 from openspm.core.dates import utc_now
 from openspm.core.errors import InvalidInput, NotFound
 from openspm.insights import commits, forecasts
-from openspm.insights.bookings import load_bookings
+from openspm.insights.bookings import recent_bookings
 from openspm.jobs import service as jobs
 from openspm.jobs.forecasts import KIND, submit_forecast
 from openspm.jobs.queue import JobQueue
@@ -60,7 +60,7 @@ def forecast_jobs_for(engine: Engine, principal: Principal, limit: int = 5) -> l
 def series_for(engine: Engine, principal: Principal, scope: str, batch: str | None = None) -> forecasts.SeriesView:
     require_reader(principal)
     with Session(engine) as session:
-        return forecasts.series_view(session, scope, batch)
+        return forecasts.series_view(session, scope, batch, recent_bookings(session))
 
 
 def accuracy_for(engine: Engine, principal: Principal, through: date | None = None) -> forecasts.AccuracyReport:
@@ -167,7 +167,7 @@ def forecast_page_for(engine: Engine, principal: Principal, scope: str) -> Forec
     """One read of the bookings for the scope list, the series and the accuracy report (readers only)."""
     require_reader(principal)
     with Session(engine) as session:
-        bookings = load_bookings(session)
+        bookings = recent_bookings(session)
         scopes = [(s, bookings.labels.get(s, s)) for s in forecasts.forecast_scopes(bookings)]
         if scope not in dict(scopes):
             raise NotFound(f"unknown scope {scope!r}")
