@@ -304,3 +304,19 @@ def test_the_forecasts_cli(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> N
     assert commit_row["wape"] == "0.2000"  # 400 against 500
     call_row = next(r for r in scored["rows"] if r["method"] == "call")
     assert call_row["level"] == "team" and call_row["actual"] == "750"  # M1: (100 + 50) × (1 + 1 + 3) in Q1 2026
+
+
+def test_a_forecast_made_elsewhere_is_recorded_and_scored(engine: Engine) -> None:
+    from openspm.insights.forecasts import record_forecast
+
+    _company(engine)
+    with transaction(engine) as s:
+        record_forecast(s, source="pipeline", method="stage_weighted", scope="region:NA", start=date(2026, 3, 1),
+                        end=date(2026, 4, 1), amount=D("500.004"), actor="t")  # fmt: skip
+        with pytest.raises(InvalidInput):
+            record_forecast(s, source="guess", method="x", scope="company", start=date(2026, 3, 1),
+                            end=date(2026, 4, 1), amount=D(1), actor="t")  # fmt: skip
+    row = {(r.source, r.method, r.level): r.accuracy for r in accuracy_report(engine).rows}[
+        ("pipeline", "stage_weighted", "region")
+    ]
+    assert (row.forecast, row.actual, row.bias) == (D("500.00"), D(450), D("0.1111"))  # NA in March 2026: 3 × 150

@@ -436,3 +436,40 @@ def accuracy_report(
         pairs[(snap.source, snap.method, level)].append((snap.amount, actual))
     rows = [AccuracyRow(src, method, level, accuracy(p)) for (src, method, level), p in sorted(pairs.items())]
     return AccuracyReport(through, CURRENCY, rows, deal_rows, pending)
+
+
+def record_forecast(
+    session: Session,
+    *,
+    source: str,
+    method: str,
+    scope: str,
+    start: date,
+    end: date,
+    amount: Decimal,
+    actor: str,
+    batch: str | None = None,
+    details: dict[str, Any] | None = None,
+) -> str:
+    """Store one forecast made elsewhere (a pipeline model's total for a team and month, ...) so that its accuracy
+    is tracked like the others; returns its batch. The caller commits the session."""
+    if source not in ("series", "pipeline", "commit"):
+        raise InvalidInput(f"unknown forecast source {source!r}; use series, pipeline or commit")
+    if end <= start:
+        raise InvalidInput("the forecast's period is empty")
+    batch = batch or f"{source}-{uuid.uuid4().hex[:12]}"
+    session.add(
+        m.ForecastSnapshot(
+            made_by=actor,
+            batch=batch,
+            source=source,
+            method=method[:32],
+            scope=scope,
+            period_start=start,
+            period_end=end,
+            amount=round_money(amount),
+            currency=CURRENCY,
+            details=details or {},
+        )
+    )
+    return batch
