@@ -320,3 +320,17 @@ def test_a_forecast_made_elsewhere_is_recorded_and_scored(engine: Engine) -> Non
         ("pipeline", "stage_weighted", "region")
     ]
     assert (row.forecast, row.actual, row.bias) == (D("500.00"), D(450), D("0.1111"))  # NA in March 2026: 3 × 150
+
+
+def test_a_forecast_from_a_past_month_is_scored_at_once(engine: Engine) -> None:
+    _company(engine)
+    made = make_series_forecast(engine, horizon=6, methods=("auto_ets",), actor="t", first_month="2026-07")
+    assert (made.first_month, made.history_months) == ("2026-07", 18)
+    # the newest line is on 10 December: December counts once actuals are declared complete to its end
+    assert {(r.method, r.level): r.accuracy.n for r in accuracy_report(engine).rows}[("auto_ets", "company")] == 5
+    rows = {(r.source, r.method, r.level): r.accuracy for r in accuracy_report(engine, through=date(2027, 1, 1)).rows}
+    baseline = rows[("series", "seasonal_naive", "company")]
+    assert baseline.n == 6 and baseline.wape == D(0)  # the company repeats its year exactly
+    assert rows[("series", "auto_ets", "team")].n == 6 * 2
+    with pytest.raises(InvalidInput, match="nothing to forecast from"):
+        make_series_forecast(engine, horizon=1, actor="t", first_month="2024-01")

@@ -44,12 +44,17 @@ def may_read(principal: Principal) -> bool:
 
 
 def start_forecast_for(
-    engine: Engine, queue: JobQueue, principal: Principal, horizon: int, methods: Sequence[str]
+    engine: Engine,
+    queue: JobQueue,
+    principal: Principal,
+    horizon: int,
+    methods: Sequence[str],
+    first_month: str | None = None,
 ) -> JobView:
     principal.require_write("starting a forecast")
     if "write" not in principal.scopes:
         raise Forbidden("starting a forecast needs a token with the write scope")
-    return submit_forecast(engine, queue, horizon, methods, principal.actor)
+    return submit_forecast(engine, queue, horizon, methods, principal.actor, first_month)
 
 
 def forecast_jobs_for(engine: Engine, principal: Principal, limit: int = 5) -> list[JobView]:

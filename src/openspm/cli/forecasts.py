@@ -28,10 +28,15 @@ def series_command(
     method: list[str] = typer.Option(
         ["auto_ets", "auto_arima", "auto_theta"], "--method", help="auto_ets, auto_arima, auto_theta (repeatable)"
     ),
+    first_month: str | None = typer.Option(
+        None,
+        "--from",
+        help="First forecast month, YYYY-MM, learning only from the months before it [default: after the newest]",
+    ),
     as_json: bool = typer.Option(False, "--json"),
 ) -> None:
     """Forecast monthly bookings per company, region and team (with the seasonal-naive baseline) as a job, follow
-    it, and store the snapshots."""
+    it, and store the snapshots. With --from in the past the forecast is scored at once (`forecasts accuracy`)."""
     from openspm.jobs.forecasts import submit_forecast
     from openspm.jobs.queue import InProcessQueue
 
@@ -39,7 +44,7 @@ def series_command(
         store = open_store()
         queue = InProcessQueue(store)
         try:
-            job = submit_forecast(store, queue, horizon, method, actor())
+            job = submit_forecast(store, queue, horizon, method, actor(), first_month)
             if not as_json:
                 stderr.print(f"job {job.id}: {job.message}", highlight=False, soft_wrap=True)
             done = queue.wait(job.id)

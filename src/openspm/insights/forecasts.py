@@ -102,8 +102,11 @@ def make_series_forecast(
     actor: str,
     job_id: int | None = None,
     progress: Progress | None = None,
+    first_month: str | None = None,
 ) -> SeriesResult:
-    """Forecast `horizon` months after the newest month with bookings, per scope, and store the snapshots."""
+    """Forecast `horizon` months after the newest month with bookings (or from `first_month`, learning only from
+    the months before it: a forecast as it would have been made then, scored as soon as it is stored), per scope,
+    and store the snapshots."""
     if not 1 <= horizon <= 24:
         raise InvalidInput("the horizon must be 1 to 24 months")
     say = progress or (lambda _f, _t: None)
@@ -112,9 +115,12 @@ def make_series_forecast(
         bookings = load_bookings(session)
     if not bookings.months:
         raise InvalidInput("no transactions in the store: nothing to forecast from")
+    first = month_start(first_month) if first_month else next_month(month_start(bookings.months[-1]))
+    months = months_between(month_start(bookings.months[0]), first)
+    if len(months) < 1:
+        raise InvalidInput(f"no bookings before {first.isoformat()[:7]}: nothing to forecast from")
     scopes = forecast_scopes(bookings)
-    history = _history(bookings, scopes, bookings.months)
-    first = next_month(month_start(bookings.months[-1]))
+    history = _history(bookings, scopes, months)
 
     def step(done: int, total: int, scope: str) -> None:
         say(0.05 + 0.85 * done / total, f"forecast {done}/{total}: {bookings.labels.get(scope, scope)}")
@@ -139,7 +145,7 @@ def make_series_forecast(
                         amount=_cents(value),
                         currency=bookings.currency,
                         job_id=job_id,
-                        details={"season": result.seasons.get(method), "history_months": len(bookings.months)},
+                        details={"season": result.seasons.get(method), "history_months": len(months)},
                     )
                 )
                 day = end
@@ -152,7 +158,7 @@ def make_series_forecast(
         horizon=horizon,
         scopes=len(scopes),
         rows=len(rows),
-        history_months=len(bookings.months),
+        history_months=len(months),
         notes={r.scope: r.notes for r in found if r.notes},
     )
 

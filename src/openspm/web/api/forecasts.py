@@ -57,6 +57,9 @@ class ForecastIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     horizon: int = Field(6, ge=1, le=24, description="Months after the newest month with bookings")
     methods: list[str] = Field(default_factory=lambda: list(series.METHODS), min_length=1, max_length=3)
+    first_month: str | None = Field(
+        None, pattern=r"^\d{4}-\d{2}$", description="Forecast from this month, learning from the months before it"
+    )
 
 
 class AccuracyRowOut(AccuracyOut):
@@ -155,7 +158,9 @@ def forecast_series(
 @router.post("/forecasts", response_model=JobOut, status_code=202, responses=WRITE_ERRORS)
 def start_forecast(request: Request, body: ForecastIn, who: Principal = Depends(principal)) -> Any:
     """Forecast every scope as a job (admin, comp analyst); its `result.batch` names the stored snapshots."""
-    return access.start_forecast_for(engine_of(request), queue_of(request), who, body.horizon, body.methods)
+    return access.start_forecast_for(
+        engine_of(request), queue_of(request), who, body.horizon, body.methods, body.first_month
+    )
 
 
 @router.get("/forecasts/accuracy", response_model=AccuracyReportOut)

@@ -92,6 +92,7 @@ def start_forecast(
     csrf_token: str = Form(""),
     horizon: str = Form("6"),
     method: list[str] = Form([]),
+    first_month: str = Form(""),
     principal: Principal = Depends(page_principal),
 ) -> Response:
     check_csrf(request, csrf_token)
