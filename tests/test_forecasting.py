@@ -298,7 +298,7 @@ def test_the_forecasts_cli(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> N
     )
     assert call.exit_code == 0, call.output
     rolled = json.loads(runner.invoke(app, ["forecasts", "commits", "--period", "FY2026-Q1", "--json"]).output)
-    assert [(r["payee"], r["effective_commit"]) for r in rolled[:2]] == [("VP", "900"), ("M1", "900")]
+    assert [(r["payee"], r["effective_commit"]) for r in rolled[:2]] == [("VP", "900.00"), ("M1", "900.00")]
     scored = json.loads(runner.invoke(app, ["forecasts", "accuracy", "--json"]).output)
     commit_row = next(r for r in scored["rows"] if r["method"] == "commit")
     assert commit_row["wape"] == "0.2000"  # 400 against 500

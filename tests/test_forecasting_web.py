@@ -60,13 +60,15 @@ def test_the_forecast_and_commit_api_by_role(engine: Engine, write: WriteFile) -
     assert call.json()["kind"] == "call"
     rows = manager.get("/api/v1/insights/commits", params={"period": "FY2025-Q2"}).json()
     assert [(r["payee"], r["depth"]) for r in rows] == [("M1", 0), ("R1", 1)]  # R2 moved to M2 on 1 February
-    assert (rows[0]["team_commit"], rows[0]["call"], rows[0]["effective_commit"]) == ("1000", "1800", "1800")
+    assert (rows[0]["team_commit"], rows[0]["call"], rows[0]["effective_commit"]) == ("1000.00", "1800.00", "1800.00")
     everyone = client_with_token(company, "finance@x.io").get(
         "/api/v1/insights/commits", params={"period": "FY2025-Q2"}
     )
     assert {r["payee"] for r in everyone.json()} == {"M1", "M2", "R1", "R2", "R3"}
     assert_error(rep.get("/api/v1/insights/commits", params={"period": "FY2025-Q2", "payee": "R3"}), 404, "not_found")
-    assert [e["commit"] for e in rep.get("/api/v1/insights/commits/history").json()] == ["1000"]
+    assert [e["commit"] for e in rep.get("/api/v1/insights/commits/history").json()] == ["1000.00"]
+    huge = rep.post("/api/v1/insights/commits", json={"period": "FY2025-Q2", "commit": "1e20"})
+    assert huge.status_code == 422
     accuracy = analyst.get("/api/v1/insights/forecasts/accuracy").json()
     assert accuracy["pending"] >= 1 and isinstance(accuracy["rows"], list)
 

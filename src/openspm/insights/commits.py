@@ -29,10 +29,12 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from openspm.core.errors import InvalidInput, NotFound
+from openspm.core.money import round_money
 from openspm.insights.bookings import CURRENCY
 from openspm.store import models as m
 
 KINDS = ("commit", "call")
+MAXIMUM = Decimal(10) ** 15
 
 
 @dataclass(frozen=True)
@@ -106,11 +108,16 @@ def enter(
     actor: str,
 ) -> CommitEntry:
     """Record a commit (a rep's) or a call (a manager's, for their team) and its forecast snapshots; the caller
-    commits the session. InvalidInput for negative amounts or a best case below the commit."""
+    commits the session. Amounts are rounded to cents; InvalidInput for negative or absurd (over 10^15) amounts or a
+    best case below the commit."""
     if kind not in KINDS:
         raise InvalidInput(f"unknown kind {kind!r}; use commit or call")
     if commit < 0 or (best_case is not None and best_case < 0):
         raise InvalidInput("a commit and a best case cannot be negative")
+    if commit > MAXIMUM or (best_case is not None and best_case > MAXIMUM):
+        raise InvalidInput(f"a commit or best case above {MAXIMUM:,} is not a forecast")
+    commit = round_money(commit)
+    best_case = None if best_case is None else round_money(best_case)
     if best_case is not None and best_case < commit:
         raise InvalidInput(f"the best case ({best_case}) cannot be below the commit ({commit})")
     row_period = period_of(session, period)

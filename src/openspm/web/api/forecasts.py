@@ -102,8 +102,8 @@ class BacktestOut(BaseModel):
 class CommitIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     period: str = Field(max_length=32, description="A period's name, e.g. FY2027-Q1")
-    commit: Decimal = Field(ge=0)
-    best_case: Decimal | None = Field(None, ge=0)
+    commit: Decimal = Field(ge=0, le=Decimal(10) ** 15)
+    best_case: Decimal | None = Field(None, ge=0, le=Decimal(10) ** 15)
     note: str | None = Field(None, max_length=2000)
 
 
