@@ -334,3 +334,13 @@ def test_a_forecast_from_a_past_month_is_scored_at_once(engine: Engine) -> None:
     assert rows[("series", "auto_ets", "team")].n == 6 * 2
     with pytest.raises(InvalidInput, match="nothing to forecast from"):
         make_series_forecast(engine, horizon=1, actor="t", first_month="2024-01")
+
+
+def test_accuracy_per_scope(engine: Engine) -> None:
+    _company(engine)
+    make_series_forecast(engine, horizon=3, methods=("auto_ets",), actor="t", first_month="2026-07")
+    report = accuracy_report(engine)
+    scopes = {(r.method, r.level): r.accuracy for r in report.scopes}
+    assert {s for _, s in scopes} == {"company", "region:EMEA", "region:NA", "team:M1", "team:M2"}
+    assert scopes[("seasonal_naive", "region:EMEA")].actual == D("550.00")  # July..September: 110 + 110 + 330
+    assert scopes[("seasonal_naive", "team:M1")].wape == D(0)

@@ -114,13 +114,18 @@ def backtest_command(
 def accuracy_command(
     through: str | None = typer.Option(None, "--through", help="Actuals up to this day, exclusive [default: newest]"),
     deals: bool = typer.Option(False, "--deals", help="Also each deal's forecast and outcome"),
+    scopes: bool = typer.Option(False, "--scopes", help="Also per scope (each region, team, payee)"),
     as_json: bool = typer.Option(False, "--json"),
 ) -> None:
     """MAPE, WAPE and bias of every stored forecast whose period has ended, per source, method and level."""
+    from openspm.core.errors import InvalidInput
     from openspm.insights.forecasts import accuracy_report
 
     with user_errors():
-        day = date.fromisoformat(through) if through else None
+        try:
+            day = date.fromisoformat(through) if through else None
+        except ValueError:
+            raise InvalidInput(f"--through {through!r}: not a date (expected YYYY-MM-DD)") from None
         report = accuracy_report(open_store(), through=day)
     if as_json:
         print_json(
@@ -131,6 +136,10 @@ def accuracy_command(
                 "rows": [
                     {"source": r.source, "method": r.method, "level": r.level, **r.accuracy.as_json()}
                     for r in report.rows
+                ],
+                "scopes": [
+                    {"source": r.source, "method": r.method, "scope": r.level, **r.accuracy.as_json()}
+                    for r in report.scopes
                 ],
                 "deals": [
                     {
@@ -152,14 +161,14 @@ def accuracy_command(
         soft_wrap=True,
     )
     stdout.print(
-        f"{'source':<9} {'method':<15} {'level':<8} {'pairs':>5} {'MAPE':>7} {'WAPE':>7} {'bias':>7}",
+        f"{'source':<9} {'method':<15} {'level':<14} {'pairs':>5} {'MAPE':>7} {'WAPE':>7} {'bias':>7}",
         highlight=False,
         soft_wrap=True,
     )
-    for row in report.rows:
+    for row in report.rows + (report.scopes if scopes else []):
         a = row.accuracy
         stdout.print(
-            f"{row.source:<9} {row.method:<15} {row.level:<8} {a.n:>5} "
+            f"{row.source:<9} {row.method:<15} {row.level:<14} {a.n:>5} "
             f"{_pct(a.mape):>7} {_pct(a.wape):>7} {_pct(a.bias):>7}",
             highlight=False,
             soft_wrap=True,

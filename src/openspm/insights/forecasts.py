@@ -12,7 +12,8 @@ and accuracy of every stored forecast against actuals.
   `accuracy.accuracy` over scope × month pairs. Nothing is stored.
 - `accuracy_report(engine)`: every snapshot whose period has ended by the newest transaction's date (or `through`)
   paired with its actual: the scope's bookings over the period (series and commits), the deal's won amount
-  (0 when lost; an open deal has no actual yet). Scored per source × method × level, and per deal.
+  (0 when lost; an open deal has no actual yet). Scored per source × method × level, per source × method × scope
+  (company, each region, team, payee), and per deal.
 """
 
 from __future__ import annotations
@@ -385,9 +386,10 @@ class DealRow:
 class AccuracyReport:
     through: date
     currency: str
-    rows: list[AccuracyRow]
+    rows: list[AccuracyRow]  # per source × method × level
     deals: list[DealRow]
     pending: int  # snapshots whose period has not ended yet (or whose deal is still open)
+    scopes: list[AccuracyRow] = field(default_factory=list)  # per source × method × scope (`level` holds the scope)
 
 
 def accuracy_report(
@@ -410,6 +412,7 @@ def accuracy_report(
 
         rates = Rates(session, CURRENCY)
     pairs: dict[tuple[str, str, str], list[tuple[Decimal, Decimal]]] = defaultdict(list)
+    by_scope: dict[tuple[str, str, str], list[tuple[Decimal, Decimal]]] = defaultdict(list)
     deal_rows: list[DealRow] = []
     pending = 0
     for snap in snapshots:
@@ -440,8 +443,10 @@ def accuracy_report(
         months = months_between(snap.period_start, snap.period_end)
         actual = bookings.total(snap.scope, months)
         pairs[(snap.source, snap.method, level)].append((snap.amount, actual))
+        by_scope[(snap.source, snap.method, snap.scope)].append((snap.amount, actual))
     rows = [AccuracyRow(src, method, level, accuracy(p)) for (src, method, level), p in sorted(pairs.items())]
-    return AccuracyReport(through, CURRENCY, rows, deal_rows, pending)
+    scopes = [AccuracyRow(src, method, scope, accuracy(p)) for (src, method, scope), p in sorted(by_scope.items())]
+    return AccuracyReport(through, CURRENCY, rows, deal_rows, pending, scopes)
 
 
 def record_forecast(

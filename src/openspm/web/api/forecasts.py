@@ -82,6 +82,7 @@ class AccuracyReportOut(BaseModel):
     currency: str
     pending: int = Field(description="Stored forecasts whose actuals are not in yet")
     rows: list[AccuracyRowOut]
+    scopes: list[AccuracyRowOut] = Field(description="Per source × method × scope (`level` holds the scope)")
     deals: list[DealOut]
 
 
@@ -172,6 +173,9 @@ def forecast_accuracy(request: Request, who: Principal = Depends(principal)) -> 
         "currency": report.currency,
         "pending": report.pending,
         "rows": [{"source": r.source, "method": r.method, "level": r.level, **_acc(r.accuracy)} for r in report.rows],
+        "scopes": [
+            {"source": r.source, "method": r.method, "level": r.level, **_acc(r.accuracy)} for r in report.scopes
+        ],
         "deals": [asdict(d) for d in report.deals],
     }
 
