@@ -18,7 +18,8 @@ from openspm.core.dates import parse_date
 from openspm.core.errors import InvalidInput
 
 forecast_app = typer.Typer(
-    help="Forecasting: pipeline × win probability, calibrated from closed deals.", no_args_is_help=True
+    help="Forecasting: pipeline × win probability, time series, commits and accuracy (MAPE, WAPE, bias).",
+    no_args_is_help=True,
 )
 CHROMIUM = os.environ.get("OPENSPM_CHROMIUM", "/usr/bin/chromium")
 

@@ -12,6 +12,7 @@ from openspm.cli import (
     store,
     territory_scenarios,  # noqa: F401  (registers territory draft, show, list, ...)
 )
+from openspm.cli import forecasts as _forecasts  # noqa: F401  (registers series, backtest, accuracy, snapshot, commit(s) on `forecast`)
 from openspm.cli.accounting import accounting_app
 from openspm.cli.disputes import dispute_app
 from openspm.cli.exports import export_app

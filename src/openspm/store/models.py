@@ -947,3 +947,49 @@ class FeedbackAnswer(Base):
     answers: Mapped[list[Any]] = mapped_column(JSON, default=list)
     created_at: Mapped[datetime] = mapped_column(default=utc_now)
     updated_at: Mapped[datetime] = mapped_column(default=utc_now)
+
+
+# --- forecasting -----------------------------------------------------------------------------------------
+
+
+class ForecastSnapshot(Base):
+    """One forecast as it was made: what was forecast (`amount` in `currency`), when and by whom, for which
+    `[period_start, period_end)` and `scope` (``company``, ``region:NA``, ``team:<manager>``, ``payee:<rep>``,
+    ``deal:<opportunity>``), by which `source` (series | pipeline | commit) and `method` (auto_ets, seasonal_naive,
+    weighted, commit, best_case, call, ...). Rows are never changed: accuracy compares them with actuals later.
+    `batch` groups the rows made together (a forecast job, a commit entry); `details` keeps the inputs
+    (a deal's amount and probability, a model's season)."""
+
+    __tablename__ = "forecast_snapshots"
+    __table_args__ = (CheckConstraint("source IN ('series', 'pipeline', 'commit')", name="source"),)
+    id: Mapped[int] = _id()
+    made_at: Mapped[datetime] = mapped_column(default=utc_now)
+    made_by: Mapped[str] = mapped_column(String(254))
+    batch: Mapped[str] = mapped_column(String(64), index=True)
+    source: Mapped[str] = mapped_column(String(16))
+    method: Mapped[str] = mapped_column(String(32))
+    scope: Mapped[str] = mapped_column(String(160), index=True)
+    period_start: Mapped[date] = mapped_column(index=True)
+    period_end: Mapped[date]
+    amount: Mapped[Decimal]
+    currency: Mapped[str] = mapped_column(String(3))
+    job_id: Mapped[int | None] = mapped_column(ForeignKey("jobs.id"))
+    details: Mapped[Attributes] = mapped_column(default=dict)
+
+
+class ForecastCommit(Base):
+    """A rep's commit and best case for a period (`kind` commit), or a manager's call for their team (`kind` call),
+    as entered. Every entry is kept (the history); the newest per payee, period and kind is the current one."""
+
+    __tablename__ = "forecast_commits"
+    __table_args__ = (CheckConstraint("kind IN ('commit', 'call')", name="kind"),)
+    id: Mapped[int] = _id()
+    payee_id: Mapped[int] = mapped_column(ForeignKey("payees.id"), index=True)
+    period: Mapped[str] = mapped_column(String(32), index=True)
+    kind: Mapped[str] = mapped_column(String(8))
+    commit_amount: Mapped[Decimal]
+    best_case: Mapped[Decimal | None]
+    currency: Mapped[str] = mapped_column(String(3))
+    note: Mapped[str | None] = mapped_column(Text)
+    entered_by: Mapped[str] = mapped_column(String(254))
+    entered_at: Mapped[datetime] = mapped_column(default=utc_now)

@@ -24,6 +24,7 @@ from openspm.web.api import endpoints, entities
 from openspm.web.api import feedback as feedback_api
 from openspm.web.api import finance as finance_api
 from openspm.web.api import forecast as forecast_api
+from openspm.web.api import forecasts as forecasts_api
 from openspm.web.api import history as history_api
 from openspm.web.api import imports as imports_api
 from openspm.web.api import insights as insights_api
@@ -40,6 +41,7 @@ from openspm.web.pages import audit as audit_pages
 from openspm.web.pages import feedback as feedback_pages
 from openspm.web.pages import finance as finance_pages
 from openspm.web.pages import forecast as forecast_pages
+from openspm.web.pages import forecasts as forecasts_pages
 from openspm.web.pages import imports as imports_pages
 from openspm.web.pages import insights as insights_pages
 from openspm.web.pages import plandocs as plandocs_pages
@@ -96,6 +98,8 @@ def create_app(engine: Engine | None = None, *, secret: str | None = None, https
     app.include_router(forecast_api.router)
     app.include_router(territory_drafts_api.router)
     app.include_router(scenario_evaluations_api.router)
+    app.include_router(forecasts_pages.router, include_in_schema=False)
+    app.include_router(forecasts_api.router)
     app.include_router(imports_pages.router, include_in_schema=False)
     app.include_router(imports_api.router)
     app.include_router(plans_pages.router, include_in_schema=False)
