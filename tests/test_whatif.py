@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
@@ -151,6 +152,18 @@ def test_ranking_by_expected_earnings_uses_the_marginal_payout(demo: Engine) -> 
         assert top.expected == (Decimal("0.9") * (top.marginal + top.renewal_value)).quantize(Decimal("0.01"))
         stored = w.rank_open_deals(session, rep, None, close_on=date(2026, 12, 15))
         assert all(r.probability == (r.deal.probability or 0) for r in stored)
+
+
+def test_batched_scenarios_equal_one_run_each(demo: Engine) -> None:
+    """Clones of the rep in one engine run give what separate runs give, line by line."""
+    rep, _ = _rep_with_2026_deals(demo)
+    with Session(demo) as session:
+        deals = [replace(d, discount=Decimal("7.5")) for d in w.open_deals(session, rep, close_on=date(2026, 11, 3))]
+        batched, single = w.what_if(session, rep, deals), w.what_if(session, rep, deals, batch=False)
+        assert batched.lines == single.lines and batched.credits == single.credits
+        assert any(line.delta for line in batched.lines)
+        ranked = w.rank_open_deals(session, rep, close_on=date(2026, 12, 1))
+        assert ranked == w.rank_open_deals(session, rep, close_on=date(2026, 12, 1), batch=False)
 
 
 def test_bad_deals_are_refused(demo: Engine) -> None:

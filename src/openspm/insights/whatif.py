@@ -65,6 +65,8 @@ ZERO = Decimal(0)
 CENT = Decimal("0.01")
 HUNDRED = Decimal(100)
 TRACE_SKIP = frozenset({"plan_version", "rounding_scale", "rounding_mode", "kind"})
+RANK_BATCH = 25  # deals per engine run when ranking (each a clone of the payee)
+SHOWN = ("base", "attainment", "band", "rate", "gate", "cap", "true_up", "credits", "holds", "deals", "units")
 OnStep = Callable[[int, int, str], None]  # (done, total, what)
 
 
@@ -124,9 +126,7 @@ def payee_row(session: Session, payee: str) -> m.Payee:
     return found
 
 
-def open_deals(
-    session: Session, payee: str, close_on: date | None = None, discount: Decimal = ZERO
-) -> list[Deal]:
+def open_deals(session: Session, payee: str, close_on: date | None = None, discount: Decimal = ZERO) -> list[Deal]:
     """The payee's open opportunities (owner = the payee, status open) as deals, by close date then id.
 
     Each is one line: the opportunity's account, amount (as the list amount), currency and close date (or
@@ -271,8 +271,13 @@ class Ids:
 def store_ids(session: Session, deals: Sequence[Deal]) -> Ids:
     accounts = {d.account for d in deals}
     products = {d.product for d in deals}
-    a = dict(session.execute(select(m.Account.external_id, m.Account.id).where(m.Account.external_id.in_(accounts))).tuples().all())  # fmt: skip
-    p = dict(session.execute(select(m.Product.external_id, m.Product.id).where(m.Product.external_id.in_(products))).tuples().all())  # fmt: skip
+    account, product = m.Account, m.Product
+    a = dict(
+        session.execute(select(account.external_id, account.id).where(account.external_id.in_(accounts))).tuples().all()
+    )
+    p = dict(
+        session.execute(select(product.external_id, product.id).where(product.external_id.in_(products))).tuples().all()
+    )
     for name, found, what in ((accounts, a, "account"), (products, p, "product")):
         missing = sorted(name - set(found))
         if missing:
@@ -473,6 +478,145 @@ def run_month(
     return [e for e in results.earnings if e.payee == payee], credits
 
 
+# --- batching: several scenarios in one engine run ------------------------------------------------------
+
+CLONE_OFFSET = 10**12  # ids of scenario s's copies: the original id + s × this
+
+
+def _shift(values: pa.ChunkedArray | pa.Array, offset: int) -> pa.Array:
+    return pc.add(values, pa.scalar(offset, pa.int64())) if offset else values
+
+
+def _as(values: pa.ChunkedArray | pa.Array, payee_id: int, offset: int) -> pa.Array:
+    """Payee ids with the payee's own id moved to its clone's (others kept)."""
+    own = pc.fill_null(pc.equal(values, pa.scalar(payee_id, pa.int64())), False)
+    return pc.if_else(own, pa.scalar(payee_id + offset, pa.int64()), values)
+
+
+def _set(table: pa.Table, **columns: Any) -> pa.Table:
+    for name, values in columns.items():
+        table = table.set_column(table.column_names.index(name), name, values)
+    return table
+
+
+def _suffixed(values: pa.ChunkedArray | pa.Array, s: int) -> pa.Array:
+    return pc.binary_join_element_wise(values, pa.scalar(f"~{s}"), "")
+
+
+def cloned_inputs(base: inp.Inputs, payee_id: int, extras: Sequence[pa.Table | None]) -> inp.Inputs:
+    """One set of inputs holding every scenario: scenario 0 is the payee with `extras[0]` added; scenario s ≥ 1
+    is a clone of the payee (id + s × CLONE_OFFSET, external id `<id>~s`) that owns copies of everything that can
+    credit the payee (the cut transactions plus `extras[s]`, their accounts, splits, account assignments,
+    territories and territory assignments, all with shifted ids) and the payee's plan assignments, quotas and
+    reporting lines. A clone's credits, measures and earnings are those the payee would have in that scenario;
+    the copies credit no one else that matters (the payee must have no reports: `Year.payee_ids` is the payee)."""
+    t = base.get("transactions")
+    columns = t.column_names
+
+    def lines(extra: pa.Table | None) -> pa.Table:
+        return t if extra is None or not extra.num_rows else pa.concat_tables([t, extra.select(columns)])
+
+    tables: dict[str, list[pa.Table]] = {name: [base.get(name)] for name in CLONED}
+    tables["transactions"] = [lines(extras[0])]
+    own = {name: base.get(name) for name in ("payees", "plan_assignments", "quotas", "reporting_lines")}
+    me = pa.scalar(payee_id, pa.int64())
+    for s in range(1, len(extras)):
+        off = s * CLONE_OFFSET
+        tx = lines(extras[s])
+        accounts = tx["account_id"].unique()
+        a = base.get("accounts").filter(pc.is_in(base.get("accounts")["id"], value_set=accounts))
+        at = base.get("account_territories")
+        at = at.filter(pc.is_in(at["account_id"], value_set=accounts))
+        ta = base.get("territory_assignments")
+        ta = ta.filter(pc.is_in(ta["territory_id"], value_set=at["territory_id"].unique()))
+        aa = base.get("account_assignments")
+        aa = aa.filter(pc.is_in(aa["account_id"], value_set=accounts))
+        sp = base.get("splits")
+        sp = sp.filter(pc.is_in(sp["transaction_id"], value_set=tx["id"]))
+        payee = own["payees"].filter(pc.equal(own["payees"]["id"], me))
+        tables["transactions"].append(
+            _set(
+                tx,
+                id=_shift(tx["id"], off),
+                external_id=_suffixed(tx["external_id"], s),
+                account_id=_shift(tx["account_id"], off),
+                original_id=_shift(tx["original_id"], off),
+                owner_id=_as(tx["owner_id"], payee_id, off),
+            )
+        )
+        tables["accounts"].append(_set(a, id=_shift(a["id"], off), external_id=_suffixed(a["external_id"], s)))
+        tables["account_territories"].append(
+            _set(at, account_id=_shift(at["account_id"], off), territory_id=_shift(at["territory_id"], off))
+        )
+        tables["territory_assignments"].append(
+            _set(ta, territory_id=_shift(ta["territory_id"], off), payee_id=_as(ta["payee_id"], payee_id, off))
+        )
+        tables["account_assignments"].append(
+            _set(aa, account_id=_shift(aa["account_id"], off), payee_id=_as(aa["payee_id"], payee_id, off))
+        )
+        tables["splits"].append(
+            _set(sp, transaction_id=_shift(sp["transaction_id"], off), payee_id=_as(sp["payee_id"], payee_id, off))
+        )
+        tables["payees"].append(
+            _set(payee, id=_shift(payee["id"], off), external_id=_suffixed(payee["external_id"], s))
+        )
+        for name in ("plan_assignments", "quotas", "reporting_lines"):
+            rows = own[name].filter(pc.equal(own[name]["payee_id"], me))
+            tables[name].append(_set(rows, payee_id=_shift(rows["payee_id"], off)))
+    return inp.Inputs({**base.tables, **{name: pa.concat_tables(parts) for name, parts in tables.items()}})
+
+
+CLONED = (
+    "transactions", "accounts", "account_territories", "territory_assignments", "account_assignments", "splits",
+    "payees", "plan_assignments", "quotas", "reporting_lines",
+)  # fmt: skip
+
+
+def run_scenarios(
+    periods: list[Period],
+    year: Year,
+    month: Period,
+    payee: str,
+    payee_id: int,
+    extras: Sequence[pa.Table | None],
+    backend: str | None = None,
+    batch: bool = True,
+) -> list[tuple[list[Earning], list[dict[str, Any]]]]:
+    """`run_month` for each scenario (extra lines, or None for the store as it stands). Batched into one engine
+    run through clones of the payee (`cloned_inputs`) when the payee has no one below them; else one run each.
+    The engine's fixed cost per run (compiling the plan's queries) dominates, so a batch of N costs about one."""
+    if not batch or len(extras) == 1 or year.payee_ids != [payee_id]:
+        return [run_month(periods, year, month, payee, extra, backend) for extra in extras]
+    plans = [p for p in year.plans if _applies(p, month)]
+    if not plans:
+        return [([], []) for _ in extras]
+    inputs = cloned_inputs(year.inputs, payee_id, extras)
+    inputs = inp.Inputs({**inputs.tables, "transactions": _window(inputs.get("transactions"), month.end)})
+    ctx = RunContext(period=month, periods=periods, plans=plans, con=backends.connect(backend))
+    results = run_pipeline(ctx, inputs)
+    found: list[tuple[list[Earning], list[dict[str, Any]]]] = []
+    credits = results.credits.to_pylist() if results.credits is not None else []
+    for s, extra in enumerate(extras):
+        name = payee if s == 0 else f"{payee}~{s}"
+        earnings = [replace(e, payee=payee, payee_id=payee_id) for e in results.earnings if e.payee == name]
+        rows: list[dict[str, Any]] = []
+        if extra is not None and extra.num_rows:
+            ids = {str(x) if s == 0 else f"{x}~{s}": str(x) for x in extra["external_id"].to_pylist()}
+            rows = [r | {"transaction": ids[str(r["transaction"])]} for r in credits if str(r["transaction"]) in ids]
+            rows = [r | {"payee": _unclone(r["payee"], payee, payee_id)} for r in rows]
+        found.append((earnings, rows))
+    return found
+
+
+def _unclone(value: Any, payee: str, payee_id: int) -> Any:
+    """A credit row's payee with a clone of the payee named as the payee."""
+    if isinstance(value, str) and value.startswith(f"{payee}~"):
+        return payee
+    if isinstance(value, int) and value % CLONE_OFFSET == payee_id and value > CLONE_OFFSET // 2:
+        return payee_id
+    return value
+
+
 def _applies(plan: PlanInForce, month: Period) -> bool:
     return (plan.applies_from is None or plan.applies_from < month.end) and (
         plan.applies_to is None or plan.applies_to > month.start
@@ -500,6 +644,11 @@ class Line:
     @property
     def delta(self) -> Decimal:
         return self.after - self.before
+
+    def shown_changes(self) -> list[tuple[str, str, str]]:
+        """The changed trace values a person reads (base, attainment, band, rate, gate, cap, true-up, credits),
+        as short text: numbers to 4 decimal places, nested values as `key value` pairs."""
+        return [(k, _short(a), _short(b)) for k, a, b in self.changes if k in SHOWN]
 
     @property
     def discount_cost(self) -> Decimal:
@@ -548,6 +697,26 @@ def trace_changes(before: Earning | None, after: Earning | None) -> list[tuple[s
         if a.get(name) != b.get(name):
             found.append((name, a.get(name), b.get(name)))
     return found
+
+
+def _short(value: Any) -> str:
+    """A trace value as short text (see `Line.shown_changes`)."""
+    if value is None:
+        return "—"
+    if isinstance(value, dict):
+        return ", ".join(f"{k} {_short(v)}" for k, v in value.items() if k not in ("months", "measure", "when"))
+    if isinstance(value, list):
+        return f"{len(value)} items"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    try:
+        number = Decimal(str(value))
+    except InvalidOperation:
+        return str(value)
+    if not number.is_finite():
+        return str(value)
+    rounded = number.quantize(Decimal("0.0001"), ROUND_HALF_UP) if number.as_tuple().exponent < -4 else number  # type: ignore[operator]
+    return f"{rounded.normalize():f}" if rounded == rounded.to_integral() else f"{rounded:f}"
 
 
 def _lines(base: list[Earning], listed: list[Earning], priced: list[Earning]) -> list[Line]:
@@ -601,6 +770,7 @@ def what_if(
     *,
     backend: str | None = None,
     on_step: OnStep | None = None,
+    batch: bool = True,
 ) -> WhatIf:
     """The payee's earnings change if `deals` closed (see the module docstring). Reads only."""
     if not deals:
@@ -616,28 +786,25 @@ def what_if(
     discounted = any(d.discount for d in deals)
     years: dict[str, Year] = {}
     months = _plan_months(session, person, periods, deals, years)
-    steps = len(months) * (3 if discounted else 2)
-    done = 0
+    steps = len(months)
     base_all: list[Earning] = []
     list_all: list[Earning] = []
     priced_all: list[Earning] = []
     credits: list[dict[str, Any]] = []
-    for month in months:
+    for done, month in enumerate(months):
+        if on_step is not None:
+            on_step(done, steps, f"{month.name}: as it stands, with the deals" + (", at list" if discounted else ""))
         year = years[_containing(periods, month.start, PeriodKind.YEAR).name]
         columns = year.inputs.get("transactions").column_names
-        priced = deal_transactions(deals, ids, columns)
-        for label, extra, into in (
-            ("as it stands", None, base_all),
-            ("with the deals", priced, priced_all),
-            *([("at list price", deal_transactions([d.at_list() for d in deals], ids, columns), list_all)] if discounted else []),  # fmt: skip
-        ):
-            if on_step is not None:
-                on_step(done, steps, f"{month.name}: {label}")
-            earnings, credit_rows = run_month(periods, year, month, payee, extra, backend)
-            into.extend(earnings)
-            if extra is priced:
-                credits.extend(credit_rows)
-            done += 1
+        extras = [None, deal_transactions(deals, ids, columns)]
+        if discounted:
+            extras.append(deal_transactions([d.at_list() for d in deals], ids, columns))
+        outcome = run_scenarios(periods, year, month, payee, person.id, extras, backend, batch)
+        base_all.extend(outcome[0][0])
+        priced_all.extend(outcome[1][0])
+        credits.extend(outcome[1][1])
+        if discounted:
+            list_all.extend(outcome[2][0])
     if not discounted:
         list_all = priced_all
     if on_step is not None:
@@ -699,9 +866,11 @@ def rank_open_deals(
     close_on: date | None = None,
     backend: str | None = None,
     on_step: OnStep | None = None,
+    batch: bool = True,
 ) -> list[Ranked]:
-    """The payee's open deals by expected earnings, highest first (ties: close date, id). One engine run per
-    month as it stands and one per deal and affected month, all on inputs read once per fiscal year."""
+    """The payee's open deals by expected earnings, highest first (ties: close date, id). Per affected month, one
+    engine run holds the month as it stands and every deal closing by then, each deal on its own clone of the
+    payee (`run_scenarios`; up to RANK_BATCH deals a run), on inputs read once per fiscal year."""
     deals = open_deals(session, payee, close_on)
     if not deals:
         return []
@@ -709,39 +878,32 @@ def rank_open_deals(
     periods = calendar_periods(session)
     ids = store_ids(session, deals)
     years: dict[str, Year] = {}
-    per_deal = {d.key: [p for p in _plan_months(session, person, periods, [d], years)] for d in deals}
+    per_deal = {d.key: _plan_months(session, person, periods, [d], years) for d in deals}
     all_months = sorted({p.name: p for ps in per_deal.values() for p in ps}.values(), key=lambda p: p.start)
-    steps = len(all_months) + sum(len(ps) for ps in per_deal.values())
-    done = 0
-    base: dict[str, dict[tuple[str, str, str, str], Decimal]] = {}
+    marginal = dict.fromkeys(per_deal, ZERO)
     currency = ""
-    for month in all_months:
+    for done, month in enumerate(all_months):
         if on_step is not None:
-            on_step(done, steps, f"{month.name}: as it stands")
+            on_step(done, len(all_months), f"{month.name}: {len(deals)} deals")
         year = years[_containing(periods, month.start, PeriodKind.YEAR).name]
-        earnings, _ = run_month(periods, year, month, payee, None, backend)
-        base[month.name] = {_key(e): e.amount for e in earnings}
-        currency = currency or next((e.currency for e in earnings), "")
-        done += 1
+        columns = year.inputs.get("transactions").column_names
+        here = [d for d in deals if any(p.name == month.name for p in per_deal[d.key])]
+        extras = [None, *(deal_transactions([d], ids, columns) for d in here)]
+        for chunk in range(0, len(here), RANK_BATCH):
+            part = [None, *extras[1 + chunk : 1 + chunk + RANK_BATCH]]
+            outcome = run_scenarios(periods, year, month, payee, person.id, part, backend, batch)
+            base = sum((e.amount for e in outcome[0][0]), ZERO)
+            for d, (earnings, _) in zip(here[chunk : chunk + RANK_BATCH], outcome[1:], strict=True):
+                marginal[d.key] += sum((e.amount for e in earnings), ZERO) - base
+                currency = currency or next((e.currency for e in earnings), "")
     ranked = []
     for d in deals:
-        marginal = ZERO
-        for month in per_deal[d.key]:
-            if on_step is not None:
-                on_step(done, steps, f"{d.key}: {month.name}")
-            year = years[_containing(periods, month.start, PeriodKind.YEAR).name]
-            extra = deal_transactions([d], ids, year.inputs.get("transactions").column_names)
-            earnings, _ = run_month(periods, year, month, payee, extra, backend)
-            currency = currency or next((e.currency for e in earnings), "")
-            marginal += sum((e.amount for e in earnings), ZERO) - sum(base[month.name].values(), ZERO)
-            done += 1
         probability = _probability(d, probabilities)
-        expected = (probability * (marginal + d.renewal_value)).quantize(CENT, ROUND_HALF_UP)
-        ranked.append(
-            Ranked(d, probability, marginal, d.renewal_value, expected, currency, [p.name for p in per_deal[d.key]])
-        )
+        expected = (probability * (marginal[d.key] + d.renewal_value)).quantize(CENT, ROUND_HALF_UP)
+        months = [p.name for p in per_deal[d.key]]
+        ranked.append(Ranked(d, probability, marginal[d.key], d.renewal_value, expected, currency, months))
     if on_step is not None:
-        on_step(steps, steps, "done")
+        on_step(len(all_months), len(all_months), "done")
     ranked.sort(key=lambda r: (-r.expected, r.deal.close_date, r.deal.key))
     return ranked
 

@@ -31,6 +31,7 @@ from openspm.web.api import plans as plans_api
 from openspm.web.api import territory_drafts as territory_drafts_api
 from openspm.web.api import transactions as transactions_api
 from openspm.web.api import users as users_api
+from openspm.web.api import whatif as whatif_api
 from openspm.web.pages import admin, approvals, auth, disputes, events, help, history, planning, rep, team, tour
 from openspm.web.pages import audit as audit_pages
 from openspm.web.pages import finance as finance_pages
@@ -41,6 +42,7 @@ from openspm.web.pages import plans as plans_pages
 from openspm.web.pages import runs as runs_pages
 from openspm.web.pages import territory_drafts as territory_drafts_pages
 from openspm.web.pages import users as users_pages
+from openspm.web.pages import whatif as whatif_pages
 from openspm.web.security import SESSION_HOURS
 
 HERE = Path(__file__).parent
@@ -104,6 +106,8 @@ def create_app(engine: Engine | None = None, *, secret: str | None = None, https
     app.include_router(history.router, include_in_schema=False)
     app.include_router(transactions_api.router)
     app.include_router(history_api.router)
+    app.include_router(whatif_pages.router, include_in_schema=False)
+    app.include_router(whatif_api.router)
 
     @app.get("/healthz", include_in_schema=False)
     def health() -> dict[str, str]:
