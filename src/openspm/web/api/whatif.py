@@ -24,14 +24,13 @@ from openspm.web.jobqueue import queue_of
 from openspm.web.security import engine_of
 
 router = APIRouter(prefix="/api/v1/what-if", responses=ERRORS, tags=["insights"])
-Text = Field(min_length=1, max_length=128, pattern=r"^[^\x00]+$")
 
 
 class DealIn(BaseModel):
     """A typed-in deal."""
 
-    account: str = Text
-    product: str = Text
+    account: str = Field(min_length=1, max_length=128, pattern=r"^[^\x00]+$")
+    product: str = Field(min_length=1, max_length=128, pattern=r"^[^\x00]+$")
     amount: Decimal = Field(gt=0, lt=Decimal("1e15"), description="List amount, before the discount")
     close_date: date
     discount: Decimal = Field(default=Decimal(0), ge=0, lt=100, description="Percent off the list amount")

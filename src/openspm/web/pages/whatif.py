@@ -23,7 +23,6 @@ from openspm.web.security import check_csrf, engine_of, page_principal
 from openspm.web.templating import render
 
 router = APIRouter()
-Short = Form("", max_length=128)
 
 
 def _page(
@@ -61,12 +60,12 @@ def what_if_page(
 @router.post("/what-if/run", response_class=HTMLResponse)
 def run(
     request: Request,
-    payee: str = Short,
+    payee: str = Form("", max_length=128),
     opportunity: list[str] = Form([]),
     close_on: str = Form("", max_length=10),
     discount: str = Form("", max_length=16),
-    account: str = Short,
-    product: str = Short,
+    account: str = Form("", max_length=128),
+    product: str = Form("", max_length=128),
     amount: str = Form("", max_length=32),
     close_date: str = Form("", max_length=10),
     deal_discount: str = Form("", max_length=16),
@@ -101,7 +100,7 @@ def run(
 @router.post("/what-if/rank", response_class=HTMLResponse)
 def rank(
     request: Request,
-    payee: str = Short,
+    payee: str = Form("", max_length=128),
     close_on: str = Form("", max_length=10),
     csrf_token: str = Form(""),
     principal: Principal = Depends(page_principal),
