@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import csv
+import re
+import time
 from collections.abc import Iterator
 from dataclasses import replace
 from datetime import date
@@ -10,9 +12,12 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from fastapi.testclient import TestClient
 from sqlalchemy import Engine, func, select, text
 from sqlalchemy.orm import Session
 
+from openspm.access import whatif as access
+from openspm.access.principal import Principal, principal_of
 from openspm.core.errors import InvalidInput, NotFound
 from openspm.demo.service import check_clean, load_demo
 from openspm.ingest.service import import_file
@@ -21,6 +26,7 @@ from openspm.runs.service import run_period
 from openspm.store import models as m
 from openspm.store.db import make_engine, migrate
 from openspm.store.models import Base
+from openspm.web.app import create_app
 from tests.conftest import STORES
 
 Key = tuple[str, str, str, str]
@@ -198,3 +204,124 @@ def test_horizon_follows_the_plans_periods() -> None:
         Period("FY2026-M05", PeriodKind.MONTH, date(2026, 5, 1), date(2026, 6, 1), 2026),
     ]
     assert w.horizon(periods, [], date(2026, 5, 3)).name == "FY2026-M05"
+
+
+def _principal(engine: Engine, email: str) -> Principal:
+    with Session(engine) as session:
+        user_id = session.scalar(select(m.User.id).where(m.User.email == email))
+    assert user_id is not None, email
+    return principal_of(engine, user_id)
+
+
+def _people(engine: Engine) -> tuple[str, str, str, str]:
+    """(a rep user with open deals, their manager's user, a manager user outside their team, another rep id)."""
+    today = date.today()
+    with Session(engine) as session:
+        reps = session.execute(
+            select(m.User.email, m.Payee.id, m.Payee.external_id)
+            .join(m.Payee, m.Payee.id == m.User.payee_id)
+            .join(m.Opportunity, m.Opportunity.owner_id == m.Payee.id)
+            .where(m.Opportunity.status == "open", m.Payee.role == "AE")
+            .order_by(m.User.email)
+        ).all()
+        for email, payee_id, _ in reps:
+            line = m.ReportingLine
+            boss = session.scalar(
+                select(m.User.email)
+                .join(line, line.manager_id == m.User.payee_id)
+                .where(line.payee_id == payee_id, line.effective_from <= today)
+                .where((line.effective_to.is_(None)) | (line.effective_to > today))
+            )
+            if boss is None:
+                continue
+            others = session.scalars(
+                select(m.User.email)
+                .join(m.Payee, m.Payee.id == m.User.payee_id)
+                .where(m.Payee.role == "Manager", m.User.email != boss)
+                .order_by(m.User.email)
+            ).all()
+            other_rep = session.scalar(
+                select(m.Payee.external_id).where(m.Payee.role == "AE", m.Payee.id != payee_id).order_by(m.Payee.id)
+            )
+            assert other_rep is not None
+            return email, boss, others[0], other_rep
+    raise AssertionError("no rep with open deals and a manager user")
+
+
+def test_who_may_run_a_what_if(demo: Engine) -> None:
+    """A rep for themselves, a manager for their team, admin for anyone; everyone else's payees are unknown."""
+    rep_email, boss_email, other_boss_email, other_rep = _people(demo)
+    rep, boss, other_boss = (_principal(demo, e) for e in (rep_email, boss_email, other_boss_email))
+    admin = _principal(demo, "admin@demo.openspm.io")
+    assert rep.payee is not None
+    name, deals = access.open_deals_for(demo, rep, None)
+    assert name == rep.payee and deals
+    with pytest.raises(NotFound):
+        access.open_deals_for(demo, rep, other_rep)
+    assert access.open_deals_for(demo, boss, rep.payee)[0] == rep.payee
+    with pytest.raises(NotFound):
+        access.open_deals_for(demo, other_boss, rep.payee)
+    assert access.open_deals_for(demo, admin, rep.payee)[0] == rep.payee
+    with pytest.raises(InvalidInput):
+        access.open_deals_for(demo, admin, None)  # admin is no payee: name one
+    with Session(demo) as session:  # an opportunity that is not the payee's open one
+        theirs = session.scalar(
+            select(m.Opportunity.external_id)
+            .join(m.Payee, m.Payee.id == m.Opportunity.owner_id)
+            .where(m.Payee.external_id != rep.payee)
+        )
+        assert theirs is not None
+        with pytest.raises(NotFound):
+            access.deals_of(session, rep.payee, [theirs], [])
+
+
+def _client(engine: Engine, email: str) -> tuple[TestClient, str]:
+    client = TestClient(create_app(engine, secret="what-if-tests-" + "x" * 32))
+    token = re.search(r'name="csrf_token" value="([^"]+)"', client.get("/login").text)
+    assert token is not None
+    answer = client.post(
+        "/login",
+        data={"email": email, "password": "openspm-demo", "csrf_token": token.group(1)},
+        follow_redirects=False,
+    )
+    assert answer.status_code == 303, answer.text
+    page = client.get("/what-if")
+    found = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
+    assert page.status_code == 200 and found is not None
+    return client, found.group(1)
+
+
+def test_the_page_and_the_api(demo: Engine) -> None:
+    rep_email, _, other_boss_email, _ = _people(demo)
+    client, csrf = _client(demo, rep_email)
+    page = client.get("/what-if")
+    opportunity = re.findall(r'name="opportunity" value="([^"]+)"', page.text)[0]
+    assert client.post("/what-if/run", data={"opportunity": opportunity}).status_code == 403  # no CSRF token
+    body = {"opportunities": [opportunity], "close_on": "2026-12-10", "discount": "5"}
+    answer = client.post("/api/v1/what-if", json=body, headers={"X-CSRF-Token": csrf})
+    assert answer.status_code == 200, answer.text
+    data = answer.json()
+    assert data["months"] == ["FY2026-M12"] and data["deals"][0]["discount"] == "5"
+    assert sum(Decimal(x["delta"]) for x in data["lines"]) == sum(Decimal(v) for v in data["total"].values())
+    html = client.post(
+        "/what-if/run",
+        data={"opportunity": opportunity, "close_on": "2026-12-10", "discount": "5", "csrf_token": csrf},
+        headers={"HX-Request": "true"},
+    )
+    assert html.status_code == 200 and "Change in earnings" in html.text
+    for total in data["total"].values():
+        assert f"{Decimal(total):+,.2f}" in html.text
+    deals = client.get("/api/v1/what-if/deals").json()
+    assert opportunity in [d["key"] for d in deals["deals"]]
+
+    job = client.post("/api/v1/what-if/ranking", json={"close_on": "2026-12-10"}, headers={"X-CSRF-Token": csrf})
+    assert job.status_code == 202, job.text
+    job_id = job.json()["id"]
+    deadline = time.monotonic() + 300
+    while (state := client.get(f"/api/v1/what-if/ranking/{job_id}").json())["state"] in ("queued", "running"):
+        assert time.monotonic() < deadline, state
+        time.sleep(0.5)
+    assert state["state"] == "succeeded", state
+    assert opportunity in [d["key"] for d in state["result"]["deals"]]
+    outsider, _ = _client(demo, other_boss_email)
+    assert outsider.get(f"/api/v1/what-if/ranking/{job_id}").status_code == 404
