@@ -196,14 +196,33 @@ def test_bad_deals_are_refused(demo: Engine) -> None:
 
 
 def test_horizon_follows_the_plans_periods() -> None:
+    """The months a deal can change: to the end of the longest period the plan accumulates over."""
+    from openspm.calc.context import PlanInForce
     from openspm.core.period import Period, PeriodKind
+    from openspm.plan.load import load_plan
 
+    plans = Path(w.__file__).resolve().parents[1] / "demo" / "plans"
+    ae = PlanInForce("ae-commission", 1, load_plan(plans / "ae_commission.yaml"))
+    sdr = PlanInForce("sdr-meetings", 1, load_plan(plans / "sdr_meetings.yaml"))
     periods = [
         Period("FY2026", PeriodKind.YEAR, date(2026, 1, 1), date(2027, 1, 1), 2026),
         Period("FY2026-Q2", PeriodKind.QUARTER, date(2026, 4, 1), date(2026, 7, 1), 2026),
-        Period("FY2026-M05", PeriodKind.MONTH, date(2026, 5, 1), date(2026, 6, 1), 2026),
-    ]
+        *(Period(f"FY2026-M{i:02d}", PeriodKind.MONTH, date(2026, i, 1), date(2026 + i // 12, i % 12 + 1, 1), 2026)
+          for i in range(1, 13)),
+    ]  # fmt: skip
     assert w.horizon(periods, [], date(2026, 5, 3)).name == "FY2026-M05"
+    assert w.horizon(periods, [sdr], date(2026, 5, 3)).name == "FY2026-M05"  # monthly components only
+    assert w.horizon(periods, [ae], date(2026, 5, 3)).name == "FY2026"  # the annual bonus
+    deal = w.Deal("x", "A", "P", Decimal(1), "USD", date(2026, 5, 3))
+    assert [p.name for p in w.affected_months(periods, [sdr], [deal])] == ["FY2026-M05"]
+    assert [p.name for p in w.affected_months(periods, [ae], [deal])][::7] == ["FY2026-M05", "FY2026-M12"]
+    ytd = ae.document.model_copy(
+        update={
+            "components": [c for c in ae.document.components if c.period.value == "month"],
+            "measures": [x.model_copy(update={"accumulate": "ytd"}) for x in ae.document.measures],
+        }
+    )
+    assert w.horizon(periods, [PlanInForce("ae", 1, ytd)], date(2026, 5, 3)).name == "FY2026"
 
 
 def _principal(engine: Engine, email: str) -> Principal:

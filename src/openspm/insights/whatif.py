@@ -58,6 +58,7 @@ from openspm.core.errors import InvalidInput, NotFound
 from openspm.core.period import Period, PeriodKind
 from openspm.engine import backends
 from openspm.engine.duckdb import money
+from openspm.plan.models import Accumulation, CapPer
 from openspm.runs.service import calendar_periods, load_inputs, plans_in_force
 from openspm.store import models as m
 
@@ -337,15 +338,20 @@ def _containing(periods: list[Period], day: date, kind: PeriodKind) -> Period:
 
 
 def horizon(periods: list[Period], plans: list[PlanInForce], day: date) -> Period:
-    """The longest measurement period that holds `day` among the plans' components (a year cap counts as a
-    year): the months from `day`'s month to its end are those whose earnings a deal on `day` can change."""
+    """The longest period that holds `day` over which the plans accumulate anything: component measurement
+    periods, a year cap (the year), a measure accumulated quarter or year to date. The months from `day`'s month
+    to its end are those whose earnings a deal on `day` can change."""
     kinds = {PeriodKind.MONTH}
     for plan in plans:
         for c in plan.document.components:
             kinds.add(PeriodKind(c.period.value))
-            cap = getattr(c, "cap", None)
-            if cap is not None and getattr(cap.per, "value", "") == "year":
+            if c.cap is not None and c.cap.per is CapPer.YEAR:
                 kinds.add(PeriodKind.YEAR)
+        for measure in plan.document.measures:
+            if measure.accumulate == Accumulation.YTD:
+                kinds.add(PeriodKind.YEAR)
+            elif measure.accumulate == Accumulation.QTD:
+                kinds.add(PeriodKind.QUARTER)
     for kind in (PeriodKind.YEAR, PeriodKind.QUARTER, PeriodKind.MONTH):
         if kind in kinds:
             return _containing(periods, day, kind)
