@@ -439,6 +439,15 @@ def _on_plan(session: Session, payee_id: int, plan: PlanInForce, year: Period) -
     return any((f is None or f < year.end) and (t is None or t > year.start) for f, t in rows)
 
 
+def _in_year(extra: pa.Table | None, year: Year) -> pa.Table | None:
+    """The extra lines dated in the year (a run reads its fiscal year to date only; a deal of another year is
+    not in it)."""
+    if extra is None:
+        return None
+    start = pa.scalar(year.year.start, pa.date32())
+    return extra.filter(pc.greater_equal(extra["date"], start))
+
+
 def _window(transactions: pa.Table, end: date) -> pa.Table:
     """Lines dated before `end` and the originals they name (what `load_inputs(year start, end)` reads)."""
     before = pc.less(transactions["date"], pa.scalar(end, pa.date32()))
@@ -471,6 +480,7 @@ def run_month(
     if not plans:
         return [], []
     transactions = year.inputs.get("transactions")
+    extra = _in_year(extra, year)
     if extra is not None and extra.num_rows:
         transactions = pa.concat_tables([transactions, extra.select(transactions.column_names)])
     inputs = inp.Inputs({**year.inputs.tables, "transactions": _window(transactions, month.end)})
@@ -596,6 +606,7 @@ def run_scenarios(
     plans = [p for p in year.plans if _applies(p, month)]
     if not plans:
         return [([], []) for _ in extras]
+    extras = [_in_year(extra, year) for extra in extras]
     inputs = cloned_inputs(year.inputs, payee_id, extras)
     inputs = inp.Inputs({**inputs.tables, "transactions": _window(inputs.get("transactions"), month.end)})
     ctx = RunContext(period=month, periods=periods, plans=plans, con=backends.connect(backend))
