@@ -15,7 +15,7 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from openspm.access.principal import Principal
-from openspm.access.visibility import visible_payee
+from openspm.access.visibility import visible_external_ids, visible_payee
 from openspm.core.dates import parse_date
 from openspm.core.errors import InvalidInput, NotFound
 from openspm.insights import whatif
@@ -171,3 +171,13 @@ def choices_for(engine: Engine, principal: Principal, payee: str | None) -> dict
             "products": [(str(a), str(b)) for a, b in products],
             "accounts": [(str(a), str(b)) for a, b in accounts],
         }
+
+
+def payees_for(engine: Engine, principal: Principal) -> list[tuple[str, str]]:
+    """The payees the principal may run a what-if for today, as (id, name), by id (for the payee picker)."""
+    with Session(engine) as session:
+        visible = visible_external_ids(session, principal)
+        query = select(m.Payee.external_id, m.Payee.name).order_by(m.Payee.external_id)
+        if visible is not None:
+            query = query.where(m.Payee.external_id.in_(sorted(visible)))
+        return [(str(a), str(b)) for a, b in session.execute(query)]

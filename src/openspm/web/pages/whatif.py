@@ -45,6 +45,7 @@ def _page(
         deals=deals,
         close_on=close_on,
         choices=choices,
+        payees=access.payees_for(engine, principal) if principal.sees_all or principal.is_manager else [],
         form=extra.pop("form", {}),
         **extra,
     )
