@@ -25,6 +25,7 @@ from openspm.cli.scenario_evaluation import planning_app
 from openspm.cli.statements import statement_command, statements_command
 from openspm.cli.territory import territory_app
 from openspm.cli.users import token_app, user_app
+from openspm.cli.whatif import whatif_app
 
 app = typer.Typer(
     name="openspm",
@@ -68,6 +69,7 @@ app.add_typer(territory_app, name="territory")
 app.add_typer(planning_app, name="planning")
 app.add_typer(forecast_app, name="forecast")
 app.add_typer(insights_app, name="insights")
+app.add_typer(whatif_app, name="what-if")
 
 
 def run() -> None:

@@ -36,6 +36,7 @@ from openspm.web.api import scenario_evaluations as scenario_evaluations_api
 from openspm.web.api import territory_drafts as territory_drafts_api
 from openspm.web.api import transactions as transactions_api
 from openspm.web.api import users as users_api
+from openspm.web.api import whatif as whatif_api
 from openspm.web.pages import admin, approvals, auth, disputes, events, help, history, planning, rep, team, tour
 from openspm.web.pages import audit as audit_pages
 from openspm.web.pages import feedback as feedback_pages
@@ -51,6 +52,7 @@ from openspm.web.pages import runs as runs_pages
 from openspm.web.pages import scenario_evaluations as scenario_evaluations_pages
 from openspm.web.pages import territory_drafts as territory_drafts_pages
 from openspm.web.pages import users as users_pages
+from openspm.web.pages import whatif as whatif_pages
 from openspm.web.security import SESSION_HOURS
 
 HERE = Path(__file__).parent
@@ -124,6 +126,8 @@ def create_app(engine: Engine | None = None, *, secret: str | None = None, https
     app.include_router(feedback_api.router)
     app.include_router(insights_pages.router, include_in_schema=False)
     app.include_router(insights_api.router)
+    app.include_router(whatif_pages.router, include_in_schema=False)
+    app.include_router(whatif_api.router)
 
     @app.get("/healthz", include_in_schema=False)
     def health() -> dict[str, str]:
