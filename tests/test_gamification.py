@@ -84,7 +84,11 @@ def test_leaderboard_values_counts_attainment_ties_and_scopes(company: Engine) -
         (3, "R3", Decimal(3000)),
     ]
     counts = leaderboard_for(company, admin, measure="bookings", period="FY2025-Q1", metric="count")
-    assert [(r.rank, r.payee, r.value) for r in counts.rows] == [(1, "R1", 2), (1, "R2", 2), (3, "R3", 1)]
+    assert [(r.rank, r.payee, r.value) for r in counts.rows] == [
+        (1, "R1", Decimal(2)),
+        (1, "R2", Decimal(2)),
+        (3, "R3", Decimal(1)),
+    ]
     # a month's attainment against a third of the quarterly quota: 8,000 / 6,666.67 = 1.2
     month = leaderboard_for(company, admin, measure="bookings", period="FY2025-M01", metric="attainment")
     assert [(r.payee, round(r.value or 0, 4)) for r in month.rows] == [
@@ -139,9 +143,9 @@ def test_contest_store_references_and_rights(company: Engine) -> None:
     analyst = who(company, "analyst@x.io")
     with pytest.raises(Forbidden):
         add_contest_for(company, who(company, "r1@x.io"), CONTEST)
-    with pytest.raises(PlanError, match="c.yaml @ plan: unknown plan 'nope'"):
+    with pytest.raises(PlanError, match=r"c\.yaml @ plan: unknown plan 'nope'"):
         add_contest_for(company, analyst, CONTEST.replace("plan: ae", "plan: nope"), "c.yaml")
-    with pytest.raises(PlanError, match="@ window.to: FY2024-M12 is not a month|@ window.to: 'FY2024-M12' is not"):
+    with pytest.raises(PlanError, match=r"@ window\.to: 'FY2024-M12' is not a month"):
         add_contest_for(company, analyst, CONTEST.replace("to: FY2025-M02", "to: FY2024-M12"), "c.yaml")
     added = add_contest_for(company, analyst, CONTEST)
     assert (added.key, added.status, added.first_month, added.last_month) == (
@@ -205,9 +209,9 @@ def test_spif_pays_per_unit_with_a_cap(company: Engine) -> None:
     add_contest_for(company, analyst, SPIF)
     rows = standings_for(company, analyst, "deal-spif").rows
     assert [(s.payee, s.value, s.award) for s in rows] == [
-        ("R1", 2, Decimal("150.00")),
-        ("R2", 2, Decimal("150.00")),
-        ("R3", 1, Decimal("100.00")),
+        ("R1", Decimal(2), Decimal("150.00")),
+        ("R2", Decimal(2), Decimal("150.00")),
+        ("R3", Decimal(1), Decimal("100.00")),
     ]
 
 

@@ -112,7 +112,7 @@ def _first_deals(session: Session, today: date, new: list[tuple[int, str, str, d
         .where(r.status == "completed", c.role_class == "direct", c.original.is_(None))
         .group_by(c.payee)
     ).all()
-    ids = {k: v for k, v in session.execute(select(m.Payee.external_id, m.Payee.id)).tuples()}
+    ids: dict[str, int] = {str(k): int(v) for k, v in session.execute(select(m.Payee.external_id, m.Payee.id))}
     for payee, day in firsts:
         if payee in ids and day <= today:
             new.append((ids[payee], "first_deal", "first", day, {"date": day.isoformat()}))
@@ -173,8 +173,8 @@ def award_badges(engine: Engine, today: date | None = None, streak: int = STREAK
                     if run == streak:
                         made: dict[str, Any] = {"measure": measure, "months": streak, "through": month.name}
                         found.append((payee_id, "streak", f"{measure}:{month.name}", _dated(month, day), made))
-        names = {k: v for k, v in session.execute(select(m.Payee.id, m.Payee.external_id)).tuples()}
-        people = {k: v for k, v in session.execute(select(m.Payee.id, m.Payee.name)).tuples()}
+        names: dict[int, str] = {int(k): str(v) for k, v in session.execute(select(m.Payee.id, m.Payee.external_id))}
+        people: dict[int, str] = {int(k): str(v) for k, v in session.execute(select(m.Payee.id, m.Payee.name))}
         for payee_id, badge, key, earned, detail in found:
             if award_badge(session, payee_id, badge, key, earned, detail):
                 report.awarded.append(
