@@ -259,3 +259,14 @@ def unread_for(engine: Engine, principal: Principal) -> int:
 
 def mark_read_for(engine: Engine, principal: Principal, notification_id: int | None = None) -> int:
     return note_service.mark_read(engine, principal.user_id, notification_id)
+
+
+def leaderboard_periods(engine: Engine) -> list[tuple[str, str]]:
+    """(name, kind) of the calendar's periods with stored measures, newest first, for the period picker."""
+    with Session(engine) as session:
+        months = set(session.scalars(select(m.PayeeMeasure.month).distinct()))
+        rows = session.scalars(select(m.Period).order_by(m.Period.start_date.desc(), m.Period.end_date.desc())).all()
+        spans = [(p.start_date, p.end_date) for p in rows if p.name in months]
+        return [
+            (p.name, p.kind) for p in rows if any(start >= p.start_date and end <= p.end_date for start, end in spans)
+        ]

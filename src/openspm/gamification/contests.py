@@ -161,7 +161,9 @@ _ExactLoader.add_constructor("tag:yaml.org,2002:timestamp", _text)
 
 
 def _schema_error(exc: ValidationError, source: str) -> PlanError:
-    error = exc.errors()[0]
+    errors = exc.errors()
+    # a misspelt key also makes the right one "missing": name the typo first
+    error = next((e for e in errors if e["type"] == "extra_forbidden"), errors[0])
     key = ""
     for step in error["loc"]:
         key += f"[{step}]" if isinstance(step, int) else (f".{step}" if key else str(step))

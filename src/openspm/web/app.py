@@ -22,6 +22,7 @@ from openspm.web.api import audit as audit_api
 from openspm.web.api import disputes as disputes_api
 from openspm.web.api import endpoints, entities
 from openspm.web.api import finance as finance_api
+from openspm.web.api import gamification as gamification_api
 from openspm.web.api import history as history_api
 from openspm.web.api import imports as imports_api
 from openspm.web.api import jobs as jobs_api
@@ -34,6 +35,7 @@ from openspm.web.api import users as users_api
 from openspm.web.pages import admin, approvals, auth, disputes, events, help, history, planning, rep, team, tour
 from openspm.web.pages import audit as audit_pages
 from openspm.web.pages import finance as finance_pages
+from openspm.web.pages import gamification as gamification_pages
 from openspm.web.pages import imports as imports_pages
 from openspm.web.pages import plandocs as plandocs_pages
 from openspm.web.pages import planning_capacity as planning_capacity_pages
@@ -94,6 +96,8 @@ def create_app(engine: Engine | None = None, *, secret: str | None = None, https
     app.include_router(finance_api.router)
     app.include_router(disputes.router, include_in_schema=False)
     app.include_router(disputes_api.router)
+    app.include_router(gamification_pages.router, include_in_schema=False)
+    app.include_router(gamification_api.router)
     app.include_router(runs_pages.router, include_in_schema=False)
     app.include_router(users_pages.router, include_in_schema=False)
     app.include_router(audit_pages.router, include_in_schema=False)
