@@ -15,6 +15,7 @@ from openspm.cli import (
 from openspm.cli.accounting import accounting_app
 from openspm.cli.disputes import dispute_app
 from openspm.cli.exports import export_app
+from openspm.cli.gamification import badges_app, contest_app, leaderboard_command
 from openspm.cli.jobs import job_app
 from openspm.cli.planning import accounts_app, capacity_app, quota_app
 from openspm.cli.scenario_evaluation import planning_app
@@ -61,6 +62,9 @@ app.add_typer(dispute_app, name="dispute")
 app.add_typer(job_app, name="job")
 app.add_typer(territory_app, name="territory")
 app.add_typer(planning_app, name="planning")
+app.command("leaderboard")(leaderboard_command)
+app.add_typer(contest_app, name="contest")
+app.add_typer(badges_app, name="badges")
 
 
 def run() -> None:

@@ -136,7 +136,8 @@ def stored_measures(session: Session) -> list[tuple[str, str]]:
 
 
 def resolve_plan(session: Session, measure: str, plan: str | None) -> str:
-    """The plan whose measure is ranked: the one given, or the only plan storing that measure."""
+    """The plan whose measure is ranked: the one given, else the only plan storing that measure, else the plan
+    with the most payees storing it."""
     plans = plans_with_measure(session, measure)
     if plan is not None:
         if plan not in plans:
@@ -147,8 +148,11 @@ def resolve_plan(session: Session, measure: str, plan: str | None) -> str:
     if not plans:
         known = sorted({x for _, x in stored_measures(session)})
         raise NotFound(f"no stored values of measure {measure!r}; measures with values: {', '.join(known) or 'none'}")
-    if len(plans) > 1:
-        raise InvalidInput(f"measure {measure!r} is in plans {', '.join(plans)}; choose one with plan")
+    if len(plans) > 1:  # the plan most payees have the measure in (AEs' bookings rather than managers')
+        pm = m.PayeeMeasure
+        query = select(pm.plan, func.count(pm.payee_id.distinct())).where(pm.measure == measure).group_by(pm.plan)
+        counts: dict[str, int] = {str(p): int(n) for p, n in session.execute(query)}
+        return max(plans, key=lambda p: (counts.get(p, 0), p))
     return plans[0]
 
 
