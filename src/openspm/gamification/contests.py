@@ -37,7 +37,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any, Literal
 
@@ -645,7 +645,7 @@ def close_contest(
             "adjustments": proposed,
         }
         last = period_row(session, row.last_month)
-        earned = min(last.end_date, (today or utc_now().date()))
+        earned = min(last.end_date - timedelta(days=1), (today or utc_now().date()))
         for s in final:
             if row.kind == "contest" and s.rank == 1 and s.qualifies:
                 award_badge(session, s.payee_id, "contest_winner", key, earned, {"contest": key, "name": row.name})

@@ -38,6 +38,8 @@ def leaderboard(
     engine = engine_of(request)
     error = ""
     board = None
+    if ":" in measure:  # the picker's "plan:measure"
+        plan, measure = measure.split(":", 1)
     try:
         board = access.leaderboard_for(
             engine,
