@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from datetime import date
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine, func, select
@@ -28,6 +29,7 @@ from openspm.access.gamification import (
     unread_for,
 )
 from openspm.core.errors import Conflict, NotFound
+from openspm.demo.service import DEMO_CONTEST
 from openspm.gamification.contests import parse_contest
 from openspm.gamification.leaderboard import competition_ranks
 from openspm.plan.load import PlanError
@@ -249,3 +251,13 @@ def test_notifications_are_marked_read_by_their_owner_only(company: Engine) -> N
     assert unread_for(company, r1) == 1
     assert mark_read_for(company, r1) == 1 and unread_for(company, r1) == 0
     assert len(notifications_for(company, r1, unread_only=True)) == 0
+
+
+def test_the_example_contests_and_the_demos_are_valid() -> None:
+    root = Path(__file__).resolve().parents[1]
+    files = sorted((root / "examples" / "contests").glob("*.yaml"))
+    assert len(files) >= 2
+    for path in files:
+        parse_contest(path.read_text(encoding="utf-8"), str(path))
+    demo = parse_contest(DEMO_CONTEST.read_text(encoding="utf-8"))
+    assert demo == parse_contest((root / "examples" / "contests" / "analytics-blitz.yaml").read_text(encoding="utf-8"))

@@ -390,7 +390,8 @@ def metric_values(
     session: Session, doc: ContestDocument, first: m.Period, last: m.Period
 ) -> dict[int, tuple[Decimal, int]]:
     """payee id → (the contest metric over the window, its credits), by the real pipeline: the contest as one
-    more measure of its plan, computed for each fiscal year the window touches (nothing stored)."""
+    more measure of its plan, computed on the window's transactions for each fiscal year it touches (nothing
+    stored)."""
     window = _window_months(session, first, last)
     by_year: dict[int, list[m.Period]] = {}
     for month in window:
@@ -412,7 +413,10 @@ def metric_values(
         plan = plans[0]
         document = plan.document.model_copy(update={"measures": [*plan.document.measures, measure]})
         ctx.plans = [replace(plan, document=document)]
-        inputs = load_inputs(session, ctx.year.start, ctx.period.end, attributes_used(document))
+        # only the window's transactions: a month's measure sums that month's credits (returns find their
+        # originals), and the earnings computed alongside are thrown away
+        start = max(ctx.year.start, year_months[0].start_date)
+        inputs = load_inputs(session, start, ctx.period.end, attributes_used(document))
         results = run_pipeline(ctx, inputs)
         for row in results.monthly:
             if row["measure"] == METRIC_MEASURE and row["month"] in names:
