@@ -32,8 +32,10 @@ from openspm.core.errors import Conflict, NotFound
 from openspm.demo.service import DEMO_CONTEST
 from openspm.gamification.contests import parse_contest
 from openspm.gamification.leaderboard import competition_ranks
+from openspm.ingest.service import import_file
 from openspm.plan.load import PlanError
 from openspm.runs.live import LiveEngine, TransactionChange
+from openspm.runs.service import run_period
 from openspm.store import models as m
 from tests.conftest import WriteFile
 from tests.test_access import build_company, who
@@ -261,3 +263,23 @@ def test_the_example_contests_and_the_demos_are_valid() -> None:
         parse_contest(path.read_text(encoding="utf-8"), str(path))
     demo = parse_contest(DEMO_CONTEST.read_text(encoding="utf-8"))
     assert demo == parse_contest((root / "examples" / "contests" / "analytics-blitz.yaml").read_text(encoding="utf-8"))
+
+
+def test_a_streak_of_three_months_and_a_team_contest(company: Engine, write: WriteFile) -> None:
+    """R1 at quota in January (8,000), February (2,000 + 5,000) and March (7,000) against 6,666.67 a month: one
+    streak badge on March. A contest for M2's team in February has R2 (moved to M2 on 1 February) and R3 only."""
+    rows = "id,date,account,product,amount,currency,owner\nT6,2025-02-11,A1,SKU1,5000,USD,R1\nT7,2025-03-03,A1,SKU1,7000,USD,R1\n"
+    assert import_file(company, "transactions", write("more.csv", rows), actor="test").rejected == 0
+    run_period(company, "FY2025-M02", actor="test")
+    run_period(company, "FY2025-M03", actor="test")
+    report = award_badges_for(company, who(company, "admin@x.io"), today=date(2025, 4, 15))
+    streaks = [(b.payee, b.key, b.earned_on) for b in report.awarded if b.badge == "streak"]
+    assert streaks == [("R1", "bookings:FY2025-M03", date(2025, 3, 31))]
+    quarters = [(b.payee, b.key) for b in report.awarded if b.badge == "quota_quarter"]
+    assert quarters == [("R1", "bookings:FY2025-Q1")]  # 22,000 of 20,000
+    team = CONTEST.replace("participants: {roles: []}", "participants: {teams: [M2]}").replace(
+        "from: FY2025-M01", "from: FY2025-M02"
+    )
+    add_contest_for(company, who(company, "analyst@x.io"), team.replace("threshold: 5000", "threshold: 0"))
+    rows_ = standings_for(company, who(company, "admin@x.io"), "winter-push").rows
+    assert [(s.payee, s.value) for s in rows_] == [("R2", Decimal(12000))]  # R3 had no February deal over 3,000
