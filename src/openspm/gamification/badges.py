@@ -25,6 +25,7 @@ from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import Engine, func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from openspm.core.dates import utc_now
@@ -128,6 +129,13 @@ def _quota_measures(session: Session) -> list[tuple[str, str]]:
 
 def award_badges(engine: Engine, today: date | None = None, streak: int = STREAK) -> AwardReport:
     """Award every badge the stored results earn and that is not yet awarded (idempotent)."""
+    try:
+        return _award_badges(engine, today, streak)
+    except IntegrityError:  # awarded at the same moment by another process (a run job): what is left, once more
+        return _award_badges(engine, today, streak)
+
+
+def _award_badges(engine: Engine, today: date | None, streak: int) -> AwardReport:
     day = today or utc_now().date()
     report = AwardReport()
     with Session(engine) as session, session.begin():

@@ -44,6 +44,7 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 from sqlalchemy import Engine, func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from openspm.calc.pipeline import attributes_used, run_pipeline
@@ -539,6 +540,13 @@ def _notify_changes(session: Session, row: m.Contest, old: list[Standing], new: 
 def contest_standings(engine: Engine, ref: str | int, refresh: bool = False) -> Standings:
     """The standings of a contest: the final ones once closed; otherwise recomputed when the credits or
     transactions changed since the last computation (or when `refresh`), and kept with their marker."""
+    try:
+        return _contest_standings(engine, ref, refresh)
+    except IntegrityError:  # another viewer stored the same recomputation (and sent its notifications) first
+        return _contest_standings(engine, ref, False)
+
+
+def _contest_standings(engine: Engine, ref: str | int, refresh: bool) -> Standings:
     with Session(engine) as session, session.begin():
         row = _contest(session, ref)
         currency = session.scalar(select(m.Plan.currency).where(m.Plan.external_id == row.plan)) or ""
