@@ -65,7 +65,7 @@ def leaderboard(
         board=board,
         error=error,
         periods=access.leaderboard_periods(engine),
-        form={"measure": measure, "period": period, "metric": metric, "scope": scope, "region": region},
+        form={"measure": measure, "period": period, "metric": metric, "scope": scope, "region": region, "team": team},
         public=access.ranking_public_for(engine, principal),
     )
 
