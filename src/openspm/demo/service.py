@@ -7,9 +7,11 @@ through the ordinary importer, in dependency order. The demo must load with no
 rejected row: a rejection is a bug in the generator or the importer, and raises.
 
 Every demo user gets the password `DEMO_PASSWORD` (argon2-hashed like any other), so each role can sign
-in to the web app at once; `users` lists one user per role with how many have that role.
+in to the web app at once; `users` lists one user per role with how many have that role. One contest
+(`demo/contests/analytics-blitz.yaml`, Q4 FY2026) is added so the gamification pages have one to show.
 
-Output: `{"imports": {kind: counts}, "seconds": float, "out": str, "password": str, "users": [...]}`.
+Output: `{"imports": {kind: counts}, "seconds": float, "out": str, "password": str, "users": [...],
+"contests": [key]}`.
 """
 
 from __future__ import annotations
