@@ -18,6 +18,7 @@ from openspm.cli.disputes import dispute_app
 from openspm.cli.exports import export_app
 from openspm.cli.feedback import feedback_app
 from openspm.cli.forecast import forecast_app
+from openspm.cli.gamification import badges_app, contest_app, leaderboard_command
 from openspm.cli.insights import insights_app
 from openspm.cli.jobs import job_app
 from openspm.cli.planning import accounts_app, capacity_app, quota_app
@@ -70,6 +71,9 @@ app.add_typer(planning_app, name="planning")
 app.add_typer(forecast_app, name="forecast")
 app.add_typer(insights_app, name="insights")
 app.add_typer(whatif_app, name="what-if")
+app.command("leaderboard")(leaderboard_command)
+app.add_typer(contest_app, name="contest")
+app.add_typer(badges_app, name="badges")
 
 
 def run() -> None:

@@ -7,14 +7,17 @@ through the ordinary importer, in dependency order. The demo must load with no
 rejected row: a rejection is a bug in the generator or the importer, and raises.
 
 Every demo user gets the password `DEMO_PASSWORD` (argon2-hashed like any other), so each role can sign
-in to the web app at once; `users` lists one user per role with how many have that role.
+in to the web app at once; `users` lists one user per role with how many have that role. One contest
+(`demo/contests/analytics-blitz.yaml`, Q4 FY2026) is added so the gamification pages have one to show.
 
-Output: `{"imports": {kind: counts}, "seconds": float, "out": str, "password": str, "users": [...]}`.
+Output: `{"imports": {kind: counts}, "seconds": float, "out": str, "password": str, "users": [...],
+"contests": [key]}`.
 """
 
 from __future__ import annotations
 
 import time
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +27,7 @@ from sqlalchemy.orm import Session
 from openspm.auth.service import set_passwords
 from openspm.core.errors import Conflict, OpenSpmError, StoreError
 from openspm.demo.generate import DEMO_YEARS, generate
+from openspm.gamification.contests import add_contest
 from openspm.ingest.service import ImportReport, Progress, import_file
 from openspm.periods.service import create_calendar
 from openspm.store import models as m
@@ -33,6 +37,7 @@ CALENDAR = "fiscal"
 DEMO_PASSWORD = "openspm-demo"  # noqa: S105 (public on purpose: the demo company's sign-in password)
 ROLE_ORDER = ("admin", "comp_analyst", "finance", "manager", "rep")
 SHOWN_ISSUES = 3
+DEMO_CONTEST = resources.files(__package__).joinpath("contests", "analytics-blitz.yaml")
 
 
 class DemoLoadError(OpenSpmError):
@@ -135,12 +140,14 @@ def load_demo(
     if progress is not None:
         progress("demo company", len(files), len(files))
     set_passwords(engine, DEMO_PASSWORD, actor)
+    contest = add_contest(engine, DEMO_CONTEST.read_text(encoding="utf-8"), actor, "demo/contests/analytics-blitz.yaml")
     return {
         "imports": imports,
         "seconds": round(time.perf_counter() - started, 3),
         "out": str(out_dir),
         "password": DEMO_PASSWORD,
         "users": demo_users(engine),
+        "contests": [contest.key],
     }
 
 

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from openspm.core.errors import Conflict, InvalidInput, NotFound
 from openspm.core.period import PeriodKind
+from openspm.gamification.badges import award_badges
 from openspm.jobs import service
 from openspm.jobs.queue import JobQueue, Reporter, handler
 from openspm.jobs.service import JobView
@@ -93,7 +94,16 @@ def run_job(engine: Engine, job: JobView, progress: Reporter) -> dict[str, Any]:
             raise
         made.append({"month": month, "run": summary.run_id, "total": {k: str(v) for k, v in summary.total.items()}})
         progress((index + 1) / len(months), f"{month}: run {summary.run_id} completed", _result(made))
-    return {**_result(made), "message": f"{len(made)} month{'s' if len(made) != 1 else ''} run"}
+    message = f"{len(made)} month{'s' if len(made) != 1 else ''} run"
+    return {**_result(made), "badges": _award_badges(engine), "message": message}
+
+
+def _award_badges(engine: Engine) -> int | None:
+    """Badges the new results earn (gamification), counted; a failure here never fails the runs (None)."""
+    try:
+        return len(award_badges(engine).awarded)
+    except Exception:  # the runs are stored; badges can be awarded again on demand
+        return None
 
 
 def _result(made: list[dict[str, Any]]) -> dict[str, Any]:

@@ -993,3 +993,76 @@ class ForecastCommit(Base):
     note: Mapped[str | None] = mapped_column(Text)
     entered_by: Mapped[str] = mapped_column(String(254))
     entered_at: Mapped[datetime] = mapped_column(default=utc_now)
+
+
+# --- gamification ----------------------------------------------------------------------------------------
+
+
+class RankingPreference(Base):
+    """A payee's choice about public leaderboards: `public` False hides their name and value from everyone who
+    may not see their data anyway (they still see their own rank). No row means public."""
+
+    __tablename__ = "ranking_preferences"
+    payee_id: Mapped[int] = mapped_column(ForeignKey("payees.id"), primary_key=True)
+    public: Mapped[bool] = mapped_column(default=True)
+    updated_by: Mapped[str] = mapped_column(String(254))
+    updated_at: Mapped[datetime] = mapped_column(default=utc_now)
+
+
+class Contest(Base):
+    """A sales contest or SPIF campaign defined in YAML (`source`; `definition` is the checked document).
+
+    `status` active → closed; `standings` caches the last computed standings with the marker of the data they
+    came from (recomputed when credits change); `results` holds the final standings and the adjustments
+    proposed at the close.
+    """
+
+    __tablename__ = "contests"
+    id: Mapped[int] = _id()
+    key: Mapped[str] = mapped_column(String(128), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    kind: Mapped[str] = mapped_column(String(16))  # contest | spif
+    plan: Mapped[str] = mapped_column(String(128))
+    first_month: Mapped[str] = mapped_column(String(32))
+    last_month: Mapped[str] = mapped_column(String(32))
+    definition: Mapped[Attributes] = mapped_column(default=dict)
+    source: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(16), default="active", index=True)  # active | closed
+    standings: Mapped[Attributes] = mapped_column(default=dict)
+    results: Mapped[Attributes | None] = mapped_column(JSON, nullable=True)
+    created_by: Mapped[str] = mapped_column(String(254))
+    created_at: Mapped[datetime] = mapped_column(default=utc_now)
+    closed_by: Mapped[str | None] = mapped_column(String(254))
+    closed_at: Mapped[datetime | None]
+
+
+class Badge(Base):
+    """A badge or milestone a payee earned (first deal, quota reached, a streak, contest winner), once per `key`
+    (the period, streak or contest it was earned for), with the date it was earned."""
+
+    __tablename__ = "badges"
+    __table_args__ = (UniqueConstraint("payee_id", "badge", "key"),)
+    id: Mapped[int] = _id()
+    payee_id: Mapped[int] = mapped_column(ForeignKey("payees.id"), index=True)
+    badge: Mapped[str] = mapped_column(String(32))
+    key: Mapped[str] = mapped_column(String(200))
+    earned_on: Mapped[date]
+    detail: Mapped[Attributes] = mapped_column(default=dict)
+    awarded_at: Mapped[datetime] = mapped_column(default=utc_now)
+
+
+class Notification(Base):
+    """An in-app notification to a user (a badge earned, a contest standing or result); `key` makes sending the
+    same news twice a no-op; `read_at` is set when the user marks it read."""
+
+    __tablename__ = "notifications"
+    __table_args__ = (UniqueConstraint("user_id", "key"),)
+    id: Mapped[int] = _id()
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    key: Mapped[str] = mapped_column(String(200))
+    title: Mapped[str] = mapped_column(String(300))
+    body: Mapped[str] = mapped_column(Text, default="")
+    link: Mapped[str | None] = mapped_column(String(300))
+    created_at: Mapped[datetime] = mapped_column(default=utc_now)
+    read_at: Mapped[datetime | None]

@@ -25,6 +25,7 @@ from openspm.web.api import feedback as feedback_api
 from openspm.web.api import finance as finance_api
 from openspm.web.api import forecast as forecast_api
 from openspm.web.api import forecasts as forecasts_api
+from openspm.web.api import gamification as gamification_api
 from openspm.web.api import history as history_api
 from openspm.web.api import imports as imports_api
 from openspm.web.api import insights as insights_api
@@ -43,6 +44,7 @@ from openspm.web.pages import feedback as feedback_pages
 from openspm.web.pages import finance as finance_pages
 from openspm.web.pages import forecast as forecast_pages
 from openspm.web.pages import forecasts as forecasts_pages
+from openspm.web.pages import gamification as gamification_pages
 from openspm.web.pages import imports as imports_pages
 from openspm.web.pages import insights as insights_pages
 from openspm.web.pages import plandocs as plandocs_pages
@@ -112,6 +114,8 @@ def create_app(engine: Engine | None = None, *, secret: str | None = None, https
     app.include_router(finance_api.router)
     app.include_router(disputes.router, include_in_schema=False)
     app.include_router(disputes_api.router)
+    app.include_router(gamification_pages.router, include_in_schema=False)
+    app.include_router(gamification_api.router)
     app.include_router(runs_pages.router, include_in_schema=False)
     app.include_router(users_pages.router, include_in_schema=False)
     app.include_router(audit_pages.router, include_in_schema=False)

@@ -1,7 +1,7 @@
 """plan feedback: comment threads and surveys on plan versions
 
 Revision ID: 0010
-Revises: 0008
+Revises: 0009
 Create Date: 2026-12-06 14:57:42.427643
 """
 
@@ -14,7 +14,7 @@ import openspm.store.types
 
 
 revision: str = '0010'
-down_revision: str | None = '0008'
+down_revision: str | None = '0009'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
