@@ -16,6 +16,7 @@ from openspm.cli.accounting import accounting_app
 from openspm.cli.disputes import dispute_app
 from openspm.cli.exports import export_app
 from openspm.cli.jobs import job_app
+from openspm.cli.plan_modeling import model_command
 from openspm.cli.planning import accounts_app, capacity_app, quota_app
 from openspm.cli.scenario_evaluation import planning_app
 from openspm.cli.statements import statement_command, statements_command
@@ -53,6 +54,7 @@ app.add_typer(accounts_app, name="accounts")
 app.add_typer(capacity_app, name="capacity")
 app.command("payments")(close.payments_command)
 calc.plan_app.command("accept")(close.accept_command)
+calc.plan_app.command("model")(model_command)
 app.command("statement")(statement_command)
 app.command("statements")(statements_command)
 app.add_typer(user_app, name="user")
