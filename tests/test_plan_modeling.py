@@ -278,14 +278,19 @@ def test_the_pages(demo: Engine) -> None:
     assert refused.status_code == 404 and "unknown month" in refused.text and "paste a plan" in refused.text
     broken = analyst.post("/plans/model", data={**form, "candidate_yaml": "plan: ["})
     assert broken.status_code == 422
-    started = analyst.post(
-        "/plans/model", data={**form, "candidate_yaml": CANDIDATE, "candidate_label": "steeper"}, follow_redirects=False
-    )
+    chosen = {
+        **form,
+        "candidate_yaml": CANDIDATE,
+        "candidate_label": "steeper",
+        "versions": ["ae-commission:1", "sdr-meetings:1"],
+    }
+    started = analyst.post("/plans/model", data=chosen, follow_redirects=False)
     assert started.status_code == 303, started.text
     job_id = int(re.search(r"model\+(\d+)\+queued", started.headers["location"]).group(1))  # type: ignore[union-attr]
     _wait(_token_client(demo, "comp.analyst@demo.openspm.io"), job_id)
     result = analyst.get(f"/plans/model/{job_id}")
     assert result.status_code == 200 and 'id="model-histogram"' in result.text and "steeper" in result.text
+    assert "version 1" in result.text  # the ticked version of the chosen plan; a tick of another plan is ignored
     assert 'id="model-charts"' in result.text and "/static/plan_modeling.js" in result.text
     assert analyst.get(f"/plans/model/{job_id}/report.pdf").content.startswith(b"%PDF")
     assert "Plan model: ae-commission" in analyst.get(f"/plans/model/{job_id}/report.html").text

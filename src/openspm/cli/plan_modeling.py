@@ -37,7 +37,7 @@ def model_command(
                 text = path.read_text(encoding="utf-8")
             except OSError as exc:
                 raise typer.BadParameter(f"{path}: {exc.strerror}") from None
-            candidates.append(Candidate(path.stem, text, str(path)))
+            candidates.append(Candidate(path.stem, text, path.name))
         params = ModelParams(plan, start, end, tuple(candidates), draws=draws, seed=seed, method=method)
         with progress_bar(progress) as bar:
             model = model_plan(engine, params, (lambda f, text: bar("modeling", int(f * 1000), 1000)) if bar else None)

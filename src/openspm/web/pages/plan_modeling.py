@@ -42,6 +42,16 @@ def _int(text: str, what: str) -> int:
         raise InvalidInput(f"{what} {text!r} is not a whole number") from None
 
 
+def _versions_of(plan: str, values: list[str]) -> list[int]:
+    """The ticked stored versions (`plan:version`) of the chosen plan; ticks of other plans are ignored."""
+    found = []
+    for value in values:
+        name, _, number = value.rpartition(":")
+        if name == plan:
+            found.append(_int(number, "version"))
+    return found
+
+
 def _jobs(request: Request, principal: Principal) -> dict[str, Any]:
     jobs = access.model_jobs_for(engine_of(request), principal)
     return {"jobs": jobs, "polling": any(not j.done for j in jobs)}
@@ -109,7 +119,7 @@ def start_model(
         candidates = access.candidates_of(
             engine,
             plan.strip(),
-            [_int(v, "version") for v in versions if v.strip()],
+            _versions_of(plan.strip(), versions),
             [candidate_yaml],
             [candidate_label.strip()],
         )
