@@ -37,6 +37,7 @@ from openspm.plan.load import parse_plan
 from openspm.runs.service import compute
 from openspm.store.db import make_engine, migrate
 from openspm.web.app import create_app
+from tests.conftest import WriteFile
 from tests.test_api import assert_error
 from tests.test_web import SECRET, csrf_of
 
@@ -120,7 +121,7 @@ def test_monte_carlo_is_seeded_paired_and_counts_thresholds(demo: Engine) -> Non
     again = model_json(model_plan(demo, params))
     first.pop("seconds"), again.pop("seconds")
     assert first == again
-    other = model_json(model_plan(demo, ModelParams(**{**params.__dict__, "seed": 8})))
+    other = model_json(model_plan(demo, ModelParams(**{**params.__dict__, "seed": 8, "candidates": (same,)})))
     assert other["versions"][0]["simulation"] != first["versions"][0]["simulation"]
     base, copy, _cand = first["versions"]
     assert base["simulation"] == copy["simulation"]  # the same document on the same draws pays the same
@@ -315,3 +316,35 @@ def test_the_cli(demo: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) 
     assert text.exit_code == 0 and "steeper" in text.output and "history" in text.output
     bad = CliRunner().invoke(cli_app, [*args, "--to", "FY2099-M01"])
     assert bad.exit_code != 0 and "unknown month" in bad.output
+
+
+def test_on_both_stores_history_matches_the_stored_runs(engine: Engine, write: WriteFile) -> None:
+    """A small company on SQLite and PostgreSQL: the baseline's history is what the stored runs paid, the
+    candidate's what `compute` pays with it, and bootstrap draws of a 3-payee company are seeded."""
+    from sqlalchemy import select
+
+    from openspm.runs.service import latest_run
+    from openspm.store import models as m
+    from tests.test_access import PLAN as AE_PLAN
+    from tests.test_access import build_company
+
+    company = build_company(engine, write)
+    richer = AE_PLAN.replace("rate: 0.05", "rate: 0.06")
+    params = ModelParams("ae", "FY2025-M01", "FY2025-M02", (Candidate("richer", richer),), draws=3, method="bootstrap")
+    model = model_plan(company, params)
+    stored: dict[str, Decimal] = {}
+    with Session(company) as session:
+        for month in ("FY2025-M01", "FY2025-M02"):
+            run = latest_run(session, month)
+            for e in session.scalars(select(m.RunEarning).where(m.RunEarning.run_id == run.id)):
+                stored[e.payee] = stored.get(e.payee, D(0)) + e.amount
+        expected: dict[str, Decimal] = {}
+        for month in ("FY2025-M01", "FY2025-M02"):
+            for e in compute(session, month, plans={"ae": parse_plan(richer, "richer")})[1].earnings:
+                expected[e.payee] = expected.get(e.payee, D(0)) + e.amount
+    assert model.versions[0].history.per_payee == stored and sum(stored.values()) > 0
+    assert model.versions[1].history.per_payee == expected
+    assert model_json(model)["changes"][0]["gainers"] == 3
+    assert [d.total for d in model.versions[0].draws] == [
+        d.total for d in model_plan(company, params).versions[0].draws
+    ]
