@@ -340,8 +340,8 @@ def test_on_both_stores_history_matches_the_stored_runs(engine: Engine, write: W
                 stored[e.payee] = stored.get(e.payee, D(0)) + e.amount
         expected: dict[str, Decimal] = {}
         for month in ("FY2025-M01", "FY2025-M02"):
-            for e in compute(session, month, plans={"ae": parse_plan(richer, "richer")})[1].earnings:
-                expected[e.payee] = expected.get(e.payee, D(0)) + e.amount
+            for earning in compute(session, month, plans={"ae": parse_plan(richer, "richer")})[1].earnings:
+                expected[earning.payee] = expected.get(earning.payee, D(0)) + earning.amount
     assert model.versions[0].history.per_payee == stored and sum(stored.values()) > 0
     assert model.versions[1].history.per_payee == expected
     assert model_json(model)["changes"][0]["gainers"] == 3
