@@ -17,7 +17,7 @@ from openspm.access import plan_modeling as access
 from openspm.access.principal import Principal
 from openspm.insights import plan_model_report
 from openspm.insights.plan_modeling import MAX_DRAWS, Candidate, ModelParams
-from openspm.web.api.endpoints import ERRORS, WRITE_ERRORS, Limit, Offset, _page, principal
+from openspm.web.api.endpoints import ERRORS, WRITE_ERRORS, Limit, Offset, _page, json_errors, principal
 from openspm.web.api.jobs import JobOut
 from openspm.web.api.schemas import PageOut
 from openspm.web.jobqueue import queue_of
@@ -72,14 +72,18 @@ def plan_model(request: Request, job_id: int = JobId, who: Principal = Depends(p
     return access.model_job_for(engine_of(request), who, job_id)
 
 
-@router.get("/{job_id}/report.pdf", response_class=Response)
+@router.get(
+    "/{job_id}/report.pdf",
+    response_class=Response,
+    responses={200: {"content": {"application/pdf": {}}, "description": "The report as an A4 PDF"}},
+)
 def plan_model_report_pdf(request: Request, job_id: int = JobId, who: Principal = Depends(principal)) -> Response:
     """The one-page report (A4 PDF, byte-identical when made again)."""
     job, result = access.finished_model_for(engine_of(request), who, job_id)
     return Response(plan_model_report.render_pdf(result, job.id), media_type="application/pdf")
 
 
-@router.get("/{job_id}/report.html", response_class=HTMLResponse)
+@router.get("/{job_id}/report.html", response_class=HTMLResponse, responses=json_errors(ERRORS))
 def plan_model_report_html(request: Request, job_id: int = JobId, who: Principal = Depends(principal)) -> Response:
     """The one-page report as HTML."""
     job, result = access.finished_model_for(engine_of(request), who, job_id)
