@@ -348,3 +348,23 @@ def test_on_both_stores_history_matches_the_stored_runs(engine: Engine, write: W
     assert [d.total for d in model.versions[0].draws] == [
         d.total for d in model_plan(company, params).versions[0].draws
     ]
+
+
+def test_drawing_history_own_attainment_pays_history(demo: Engine) -> None:
+    """The Monte Carlo path end to end for one draw: each payee-month's attainment set to its historical
+    attainment (measure ÷ month quota) rebuilds the measures (attainment × quota, other measures scaled alike)
+    and pays what the engine paid, to the cent."""
+    from openspm.insights.plan_modeling import _Basis
+
+    with Session(demo) as session:
+        (state,) = capture_month(session, "FY2026-M03", "ae-commission", [None])
+    basis = _Basis(state, "bookings")
+    drawn = {}
+    for part in basis.parts:
+        for payee, month, quota, hist in part["rows"]:
+            drawn[(payee.external_id, month)] = hist["bookings"] / quota if quota else D(0)
+    by_month, factors, _total = basis.synthetic(drawn)
+    again = simulate_month(state, by_month, factors, basis.evaluators)
+    assert {(e.payee, e.component): e.amount for e in again} == {
+        (e.payee, e.component): e.amount for e in state.earnings
+    }

@@ -428,7 +428,7 @@ class _Basis:
                     if primary in counts:
                         new = new.quantize(Decimal(1), rounding=ROUND_HALF_UP)
                     before = hist[primary]
-                    factor = new / before if before > 0 else None
+                    factor = new / before if before != 0 else None
                     new_values = {}
                     for k, value in hist.items():
                         if k == primary:
