@@ -21,6 +21,7 @@ from openspm.cli.forecast import forecast_app
 from openspm.cli.gamification import badges_app, contest_app, leaderboard_command
 from openspm.cli.insights import insights_app
 from openspm.cli.jobs import job_app
+from openspm.cli.plan_modeling import model_command
 from openspm.cli.planning import accounts_app, capacity_app, quota_app
 from openspm.cli.scenario_evaluation import planning_app
 from openspm.cli.statements import statement_command, statements_command
@@ -59,6 +60,7 @@ app.add_typer(accounts_app, name="accounts")
 app.add_typer(capacity_app, name="capacity")
 app.command("payments")(close.payments_command)
 calc.plan_app.command("accept")(close.accept_command)
+calc.plan_app.command("model")(model_command)
 app.command("statement")(statement_command)
 app.command("statements")(statements_command)
 app.add_typer(user_app, name="user")

@@ -78,7 +78,7 @@ def execute(engine: Engine, job_id: int) -> None:
 
 def _load_handlers() -> None:
     """Import the modules that register handlers (each kind's module registers itself on import)."""
-    from openspm.jobs import forecasts, planning_evaluations, runs, territory_designs, whatif  # noqa: F401
+    from openspm.jobs import forecasts, plan_models, planning_evaluations, runs, territory_designs, whatif  # noqa: F401
 
 
 class InProcessQueue:

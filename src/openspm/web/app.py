@@ -30,6 +30,7 @@ from openspm.web.api import history as history_api
 from openspm.web.api import imports as imports_api
 from openspm.web.api import insights as insights_api
 from openspm.web.api import jobs as jobs_api
+from openspm.web.api import plan_modeling as plan_modeling_api
 from openspm.web.api import plandocs as plandocs_api
 from openspm.web.api import planning as planning_api
 from openspm.web.api import plans as plans_api
@@ -47,6 +48,7 @@ from openspm.web.pages import forecasts as forecasts_pages
 from openspm.web.pages import gamification as gamification_pages
 from openspm.web.pages import imports as imports_pages
 from openspm.web.pages import insights as insights_pages
+from openspm.web.pages import plan_modeling as plan_modeling_pages
 from openspm.web.pages import plandocs as plandocs_pages
 from openspm.web.pages import planning_capacity as planning_capacity_pages
 from openspm.web.pages import plans as plans_pages
@@ -106,6 +108,8 @@ def create_app(engine: Engine | None = None, *, secret: str | None = None, https
     app.include_router(forecasts_api.router)
     app.include_router(imports_pages.router, include_in_schema=False)
     app.include_router(imports_api.router)
+    app.include_router(plan_modeling_pages.router, include_in_schema=False)
+    app.include_router(plan_modeling_api.router)
     app.include_router(plans_pages.router, include_in_schema=False)
     app.include_router(plans_api.router)
     app.include_router(plandocs_pages.router, include_in_schema=False)
