@@ -30,6 +30,7 @@ from sqlalchemy.orm import Session
 from openspm.close import adjustments as adj
 from openspm.core.dates import utc_now
 from openspm.core.errors import Conflict, InvalidInput, NotFound
+from openspm.core.text import check_choices, clean_text
 from openspm.disputes.schemas import (
     ACTIVE,
     CATEGORIES,
@@ -136,11 +137,8 @@ def _where(
             for p, ids in scope
         ]
         clauses.append(or_(*admits) if admits else m.Dispute.id == -1)
-    wanted = list(states or [])
+    wanted = check_choices(states or [], STATES)
     if wanted:
-        unknown = [s for s in wanted if s not in STATES]
-        if unknown:
-            raise InvalidInput(f"unknown state {unknown[0]!r}; use one of: {', '.join(STATES)}")
         clauses.append(m.Dispute.state.in_(wanted))
     if period:
         clauses.append(m.Dispute.period == period)
@@ -267,14 +265,7 @@ def find_line(session: Session, period: str, payee: str, kind: str, ref: str) ->
 
 
 def _text(value: str | None, what: str, required: bool = True) -> str | None:
-    text = (value or "").strip()
-    if not text:
-        if required:
-            raise InvalidInput(f"{what} is required")
-        return None
-    if len(text) > MAX_TEXT:
-        raise InvalidInput(f"{what} is {len(text)} characters; at most {MAX_TEXT}")
-    return text
+    return clean_text(value, what, MAX_TEXT, required=required)
 
 
 def _month(session: Session, period: str) -> m.Period:

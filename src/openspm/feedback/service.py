@@ -35,6 +35,7 @@ from sqlalchemy.orm import Session
 
 from openspm.core.dates import utc_now
 from openspm.core.errors import Conflict, InvalidInput, NotFound
+from openspm.core.text import check_choices, clean_text
 from openspm.plan.load import PlanError, parse_plan
 from openspm.store import models as m
 from openspm.store.audit import audit
@@ -145,16 +146,7 @@ class SurveyResults:
 
 
 def _text(value: str | None, what: str, limit: int = MAX_TEXT, required: bool = True) -> str | None:
-    text = (value or "").strip()
-    if not text:
-        if required:
-            raise InvalidInput(f"{what} is required")
-        return None
-    if "\x00" in text:
-        raise InvalidInput(f"{what} must not hold a NUL character")
-    if len(text) > limit:
-        raise InvalidInput(f"{what} is {len(text)} characters; at most {limit}")
-    return text
+    return clean_text(value, what, limit, required=required, allow_nul=False)
 
 
 def version_document(session: Session, plan: str, version: int) -> str:
@@ -283,10 +275,7 @@ def list_threads(
         clauses.append(m.FeedbackThread.version == version)
     if plans is not None:
         clauses.append(m.FeedbackThread.plan.in_(list(plans) or [""]))
-    wanted = list(states or [])
-    unknown = [s for s in wanted if s not in THREAD_STATES]
-    if unknown:
-        raise InvalidInput(f"unknown state {unknown[0]!r}; use one of: {', '.join(THREAD_STATES)}")
+    wanted = check_choices(states or [], THREAD_STATES)
     if wanted:
         clauses.append(m.FeedbackThread.state.in_(wanted))
     counts = (
