@@ -8,6 +8,7 @@ with the reason; a role that may not (403) or a dispute outside the scope (404) 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from decimal import Decimal, InvalidOperation
 from urllib.parse import urlencode
 
@@ -20,6 +21,7 @@ from openspm.access.principal import WRITERS, Principal
 from openspm.close.adjustments import REASON_CODES
 from openspm.core.errors import InvalidInput, NotFound, OpenSpmError
 from openspm.disputes.schemas import ACTIVE, CATEGORIES, LINE_KINDS, STATE_LABELS, STATES, StatementLine
+from openspm.web.forms import act
 from openspm.web.security import check_csrf, engine_of, page_principal
 from openspm.web.templating import render
 
@@ -255,15 +257,14 @@ def dispute_page(
     return _detail_page(request, principal, dispute_id, done=request.query_params.get("done", ""))
 
 
-def _act(request: Request, principal: Principal, dispute_id: int, done: str, action: object) -> Response:
+def _act(request: Request, principal: Principal, dispute_id: int, done: str, action: Callable[[], object]) -> Response:
     """Run a change; 409/422 show the dispute again with the reason, 403/404 are the error page."""
-    try:
-        action()  # type: ignore[operator]
-    except OpenSpmError as exc:
-        if isinstance(exc, Forbidden) or exc.http_status == 404:
-            raise
-        return _detail_page(request, principal, dispute_id, status_code=exc.http_status, error=str(exc))
-    return RedirectResponse(f"/disputes/{dispute_id}?" + urlencode({"done": done}), status_code=303)
+    return act(
+        action,
+        lambda status, error: _detail_page(request, principal, dispute_id, status_code=status, error=error),
+        f"/disputes/{dispute_id}",
+        done,
+    )
 
 
 @router.post("/disputes/{dispute_id}/comment", response_class=HTMLResponse)
