@@ -48,6 +48,7 @@ from openspm.runs.pay import active_close, month_run
 from openspm.statements.service import LINE_LABELS
 from openspm.store import models as m
 from openspm.store.audit import audit
+from openspm.store.lookups import payee_named
 
 MAX_TEXT = 4000
 VALIDATED_KINDS = ("earning", "payment", "credit")
@@ -324,9 +325,7 @@ def raise_dispute(
     if currency is not None and not _CURRENCY.match(currency):
         raise InvalidInput(f"currency {currency!r}: use an ISO 4217 code, e.g. USD")
     with Session(engine) as session, session.begin():
-        person = session.scalars(select(m.Payee).where(m.Payee.external_id == payee)).first()
-        if person is None:
-            raise NotFound(f"unknown payee {payee!r}")
+        person = payee_named(session, payee)
         _month(session, period)
         line: StatementLine | None = None
         if line_kind in VALIDATED_KINDS:
