@@ -9,7 +9,6 @@ with the reason; a role that may not (403) or a dispute outside the scope (404) 
 from __future__ import annotations
 
 from collections.abc import Callable
-from decimal import Decimal, InvalidOperation
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Form, Path, Query, Request
@@ -20,6 +19,7 @@ from openspm.access.errors import Forbidden
 from openspm.access.principal import WRITERS, Principal
 from openspm.close.adjustments import REASON_CODES
 from openspm.core.errors import InvalidInput, NotFound, OpenSpmError
+from openspm.core.text import optional_decimal
 from openspm.disputes.schemas import ACTIVE, CATEGORIES, LINE_KINDS, STATE_LABELS, STATES, StatementLine
 from openspm.web.forms import act
 from openspm.web.security import check_csrf, engine_of, page_principal
@@ -29,19 +29,6 @@ router = APIRouter()
 PAGE = 50
 DisputeId = Path(..., ge=1, le=2**31 - 1)
 TABS = ("active", *STATES, "all")
-
-
-def _decimal(text: str, what: str) -> Decimal | None:
-    cleaned = text.strip().replace(",", "")
-    if not cleaned:
-        return None
-    try:
-        value = Decimal(cleaned)
-    except InvalidOperation:
-        raise InvalidInput(f"{what} {text!r} is not a number, e.g. 250.00") from None
-    if not value.is_finite():
-        raise InvalidInput(f"{what} {text!r} is not a number, e.g. 250.00")
-    return value
 
 
 # --- the list ----------------------------------------------------------------------------------------------
@@ -201,7 +188,7 @@ def create_dispute(
             line_ref=ref.strip() or None,
             category=category,
             description=description,
-            amount_claimed=_decimal(amount_claimed, "amount claimed"),
+            amount_claimed=optional_decimal(amount_claimed, "amount claimed"),
         )
     except OpenSpmError as exc:
         if isinstance(exc, Forbidden) or exc.http_status == 404:
@@ -331,7 +318,7 @@ def resolve(
         raise InvalidInput(f"unknown outcome {outcome!r}; use adjust or reject")
 
     def adjust() -> None:
-        value = _decimal(amount, "amount")
+        value = optional_decimal(amount, "amount")
         if value is None:
             raise InvalidInput("an adjustment needs an amount (plan currency), e.g. 250.00")
         access.resolve_for(
