@@ -242,6 +242,23 @@ def _survey_view(row: m.FeedbackSurvey, respondents: int) -> SurveyView:
     )
 
 
+def _about(
+    model: type[m.FeedbackThread] | type[m.FeedbackSurvey],
+    plan: str | None,
+    version: int | None,
+    plans: Iterable[str] | None,
+) -> list[ColumnElement[bool]]:
+    """The filter of threads or surveys: of one plan, one version, the plans in `plans` (none: nothing)."""
+    clauses: list[ColumnElement[bool]] = []
+    if plan is not None:
+        clauses.append(model.plan == plan)
+    if version is not None:
+        clauses.append(model.version == version)
+    if plans is not None:
+        clauses.append(model.plan.in_(list(plans) or [""]))
+    return clauses
+
+
 # --- threads: reading ------------------------------------------------------------------------------------
 
 
@@ -268,13 +285,7 @@ def list_threads(
 ) -> list[ThreadView]:
     """Threads (of one plan version, one plan, or the plans in `plans`), in `states`; open ones first, then
     answered, then closed, each newest change first."""
-    clauses: list[ColumnElement[bool]] = []
-    if plan is not None:
-        clauses.append(m.FeedbackThread.plan == plan)
-    if version is not None:
-        clauses.append(m.FeedbackThread.version == version)
-    if plans is not None:
-        clauses.append(m.FeedbackThread.plan.in_(list(plans) or [""]))
+    clauses = _about(m.FeedbackThread, plan, version, plans)
     wanted = check_choices(states or [], THREAD_STATES)
     if wanted:
         clauses.append(m.FeedbackThread.state.in_(wanted))
@@ -470,13 +481,7 @@ def list_surveys(
     engine: Engine, *, plan: str | None = None, version: int | None = None, plans: Iterable[str] | None = None
 ) -> list[SurveyView]:
     """Surveys (of one plan version, one plan, or the plans in `plans`), open ones first, newest first."""
-    clauses: list[ColumnElement[bool]] = []
-    if plan is not None:
-        clauses.append(m.FeedbackSurvey.plan == plan)
-    if version is not None:
-        clauses.append(m.FeedbackSurvey.version == version)
-    if plans is not None:
-        clauses.append(m.FeedbackSurvey.plan.in_(list(plans) or [""]))
+    clauses = _about(m.FeedbackSurvey, plan, version, plans)
     with Session(engine) as session:
         rows = list(
             session.scalars(
