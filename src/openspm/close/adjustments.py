@@ -25,7 +25,7 @@ from openspm.core.errors import Conflict, InvalidInput, NotFound
 from openspm.periods.service import month_named
 from openspm.runs.pay import active_close
 from openspm.store import models as m
-from openspm.store.audit import audit
+from openspm.store.audit import add_audited, audit
 from openspm.store.lookups import payee_named
 
 REASON_CODES = {
@@ -144,14 +144,12 @@ def add_adjustment(
             created_by=actor,
             created_at=utc_now(),
         )
-        session.add(row)
-        session.flush()
-        audit(
+        add_audited(
             session,
+            row,
             actor=actor,
             action="insert",
             entity="adjustments",
-            entity_key=str(row.id),
             after={
                 "payee": payee,
                 "plan": plan,

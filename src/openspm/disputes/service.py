@@ -47,7 +47,7 @@ from openspm.periods.service import month_named
 from openspm.runs.pay import active_close, month_run
 from openspm.statements.service import LINE_LABELS
 from openspm.store import models as m
-from openspm.store.audit import audit
+from openspm.store.audit import add_audited, audit
 from openspm.store.lookups import payee_named
 
 MAX_TEXT = 4000
@@ -367,14 +367,12 @@ def raise_dispute(
             created_at=now,
             updated_at=now,
         )
-        session.add(row)
-        session.flush()
-        audit(
+        add_audited(
             session,
+            row,
             actor=actor,
             action="insert",
             entity="disputes",
-            entity_key=str(row.id),
             after={
                 "state": "open",
                 "payee": payee,
@@ -401,15 +399,13 @@ def comment(
         note = m.DisputeComment(
             dispute_id=row.id, author=author, author_name=author_name, body=text, internal=internal, created_at=now
         )
-        session.add(note)
         row.updated_at = now
-        session.flush()
-        audit(
+        add_audited(
             session,
+            note,
             actor=author,
             action="comment",
             entity="dispute_comments",
-            entity_key=str(note.id),
             after={"dispute": row.id, "internal": internal},
             note=text,
         )

@@ -38,7 +38,7 @@ from openspm.core.errors import Conflict, InvalidInput, NotFound
 from openspm.core.text import check_choices, clean_text
 from openspm.plan.load import PlanError, parse_plan
 from openspm.store import models as m
-from openspm.store.audit import audit
+from openspm.store.audit import add_audited, audit
 
 THREAD_STATES = ("open", "answered", "closed")
 SURVEY_STATES = ("open", "closed")
@@ -420,14 +420,12 @@ def reply(
         note = m.FeedbackComment(
             thread_id=row.id, author=actor, author_name=actor_name, designer=designer, body=text, created_at=now
         )
-        session.add(note)
-        session.flush()
-        audit(
+        add_audited(
             session,
+            note,
             actor=actor,
             action="comment",
             entity="feedback_comments",
-            entity_key=str(note.id),
             after={"thread": row.id, "designer": designer},
             note=text,
         )
@@ -527,14 +525,12 @@ def create_survey(
             created_by=actor,
             created_at=utc_now(),
         )
-        session.add(row)
-        session.flush()
-        audit(
+        add_audited(
             session,
+            row,
             actor=actor,
             action="insert",
             entity="feedback_surveys",
-            entity_key=str(row.id),
             after={"plan": plan, "version": version, "title": name, "questions": asked, "state": "open"},
         )
         return _survey_view(row, 0)
