@@ -32,6 +32,7 @@ from openspm.jobs.queue import JobQueue
 from openspm.jobs.service import JobView
 from openspm.store import models as m
 from openspm.store.db import transaction
+from openspm.store.lookups import payee_id_named
 
 
 def require_reader(principal: Principal) -> None:
@@ -86,13 +87,6 @@ def snapshot_pipeline_for(engine: Engine, principal: Principal, start: date, end
     return forecasts.snapshot_pipeline(engine, start=start, end=end, actor=principal.actor)
 
 
-def _payee_id(session: Session, external_id: str) -> int:
-    pid = session.scalar(select(m.Payee.id).where(m.Payee.external_id == external_id))
-    if pid is None:
-        raise NotFound(f"unknown payee {external_id!r}")
-    return int(pid)
-
-
 def enter_commit_for(
     engine: Engine,
     principal: Principal,
@@ -127,7 +121,7 @@ def rollup_for(engine: Engine, principal: Principal, period: str, payee: str | N
     with Session(engine) as session:
         commits.period_of(session, period)
         if payee is not None:
-            target = _payee_id(session, payee)
+            target = payee_id_named(session, payee)
             if not principal.sees_all:
                 visible = visible_payee_ids(session, principal, period)
                 if visible is not None and target not in visible:

@@ -14,13 +14,14 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
-from sqlalchemy import or_, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from openspm.access.principal import Principal
 from openspm.core.dates import utc_now
 from openspm.core.errors import NotFound
 from openspm.store import models as m
+from openspm.store.lookups import team_below
 
 
 def period_range(session: Session, period: str | None) -> tuple[date, date]:
@@ -34,25 +35,7 @@ def period_range(session: Session, period: str | None) -> tuple[date, date]:
     return row.start_date, row.end_date
 
 
-def subtree(session: Session, manager_id: int, start: date, end: date) -> set[int]:
-    """The manager and every payee below them through reporting lines that overlap `[start, end)`."""
-    lines = session.execute(
-        select(m.ReportingLine.payee_id, m.ReportingLine.manager_id).where(
-            m.ReportingLine.effective_from < end,
-            or_(m.ReportingLine.effective_to.is_(None), m.ReportingLine.effective_to > start),
-        )
-    ).all()
-    below: dict[int, set[int]] = {}
-    for payee_id, boss in lines:
-        below.setdefault(boss, set()).add(payee_id)
-    seen = {manager_id}
-    todo = [manager_id]
-    while todo:
-        for child in below.get(todo.pop(), ()):
-            if child not in seen:
-                seen.add(child)
-                todo.append(child)
-    return seen
+subtree = team_below  # the manager and everyone below them (openspm.store.lookups)
 
 
 def visible_payee_ids(session: Session, principal: Principal, period: str | None = None) -> set[int] | None:

@@ -7,25 +7,14 @@ reps raise and follow their disputes in the web app or through the API.
 from __future__ import annotations
 
 from dataclasses import asdict
-from decimal import Decimal, InvalidOperation
 
 import typer
 from rich.table import Table
 
 from openspm.cli.common import actor, open_store, print_json, stdout, user_errors
-from openspm.core.errors import InvalidInput
+from openspm.core.text import required_decimal
 
 dispute_app = typer.Typer(help="Disputes: list, show, resolve with an adjustment, reject.", no_args_is_help=True)
-
-
-def _amount(text: str) -> Decimal:
-    try:
-        value = Decimal(text.strip().replace(",", ""))
-    except InvalidOperation:
-        raise InvalidInput(f"amount {text!r} is not a number, e.g. 250.00") from None
-    if not value.is_finite():
-        raise InvalidInput(f"amount {text!r} is not a number, e.g. 250.00")
-    return value
 
 
 @dispute_app.command("list")
@@ -122,7 +111,7 @@ def resolve_command(
         view = resolve_with_adjustment(
             open_store(),
             dispute,
-            amount=_amount(amount),
+            amount=required_decimal(amount, "amount"),
             actor=actor(),
             plan=plan,
             period=period,

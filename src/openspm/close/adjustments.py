@@ -25,7 +25,8 @@ from openspm.core.errors import Conflict, InvalidInput, NotFound
 from openspm.periods.service import month_named
 from openspm.runs.pay import active_close
 from openspm.store import models as m
-from openspm.store.audit import audit
+from openspm.store.audit import add_audited, audit
+from openspm.store.lookups import payee_named
 
 REASON_CODES = {
     "correction": "a calculation or data error corrected by hand",
@@ -69,13 +70,6 @@ def _view(row: m.Adjustment, payee: str) -> AdjustmentView:
         row.created_by,
         row.decided_by,
     )
-
-
-def _payee(session: Session, external_id: str) -> m.Payee:
-    payee = session.scalars(select(m.Payee).where(m.Payee.external_id == external_id)).first()
-    if payee is None:
-        raise NotFound(f"unknown payee {external_id!r}")
-    return payee
 
 
 def _plan(session: Session, external_id: str) -> m.Plan:
@@ -134,7 +128,7 @@ def add_adjustment(
         raise InvalidInput("reason code 'other' needs a note saying what the adjustment is for")
     with Session(engine) as session, session.begin():
         month = open_month(session, period)
-        person = _payee(session, payee)
+        person = payee_named(session, payee)
         found = _plan(session, plan)
         row = m.Adjustment(
             payee_id=person.id,
@@ -150,14 +144,12 @@ def add_adjustment(
             created_by=actor,
             created_at=utc_now(),
         )
-        session.add(row)
-        session.flush()
-        audit(
+        add_audited(
             session,
+            row,
             actor=actor,
             action="insert",
             entity="adjustments",
-            entity_key=str(row.id),
             after={
                 "payee": payee,
                 "plan": plan,
@@ -219,7 +211,7 @@ def release_hold(
     """Release a held earning (plan, payee, component, month it was earned) into the open month `into`."""
     with Session(engine) as session, session.begin():
         month = open_month(session, into)
-        person = _payee(session, payee)
+        person = payee_named(session, payee)
         _plan(session, plan)
         known = session.scalars(
             select(m.HoldRelease).where(
@@ -259,7 +251,7 @@ def release_hold(
 def accept_plan(engine: Engine, *, payee: str, plan: str, version: int | None, on: date, actor: str) -> int:
     """Record a payee's acceptance of a plan version (the newest when `version` is None)."""
     with Session(engine) as session, session.begin():
-        person = _payee(session, payee)
+        person = payee_named(session, payee)
         found = _plan(session, plan)
         versions = sorted(session.scalars(select(m.PlanVersion.version).where(m.PlanVersion.plan_id == found.id)).all())
         if not versions:

@@ -30,6 +30,7 @@ from sqlalchemy.orm import Session
 from openspm.close import adjustments as adj
 from openspm.core.dates import utc_now
 from openspm.core.errors import Conflict, InvalidInput, NotFound
+from openspm.core.text import check_choices, clean_text
 from openspm.disputes.schemas import (
     ACTIVE,
     CATEGORIES,
@@ -46,7 +47,8 @@ from openspm.periods.service import month_named
 from openspm.runs.pay import active_close, month_run
 from openspm.statements.service import LINE_LABELS
 from openspm.store import models as m
-from openspm.store.audit import audit
+from openspm.store.audit import add_audited, audit
+from openspm.store.lookups import payee_named
 
 MAX_TEXT = 4000
 VALIDATED_KINDS = ("earning", "payment", "credit")
@@ -136,11 +138,8 @@ def _where(
             for p, ids in scope
         ]
         clauses.append(or_(*admits) if admits else m.Dispute.id == -1)
-    wanted = list(states or [])
+    wanted = check_choices(states or [], STATES)
     if wanted:
-        unknown = [s for s in wanted if s not in STATES]
-        if unknown:
-            raise InvalidInput(f"unknown state {unknown[0]!r}; use one of: {', '.join(STATES)}")
         clauses.append(m.Dispute.state.in_(wanted))
     if period:
         clauses.append(m.Dispute.period == period)
@@ -267,14 +266,7 @@ def find_line(session: Session, period: str, payee: str, kind: str, ref: str) ->
 
 
 def _text(value: str | None, what: str, required: bool = True) -> str | None:
-    text = (value or "").strip()
-    if not text:
-        if required:
-            raise InvalidInput(f"{what} is required")
-        return None
-    if len(text) > MAX_TEXT:
-        raise InvalidInput(f"{what} is {len(text)} characters; at most {MAX_TEXT}")
-    return text
+    return clean_text(value, what, MAX_TEXT, required=required)
 
 
 def _month(session: Session, period: str) -> m.Period:
@@ -333,9 +325,7 @@ def raise_dispute(
     if currency is not None and not _CURRENCY.match(currency):
         raise InvalidInput(f"currency {currency!r}: use an ISO 4217 code, e.g. USD")
     with Session(engine) as session, session.begin():
-        person = session.scalars(select(m.Payee).where(m.Payee.external_id == payee)).first()
-        if person is None:
-            raise NotFound(f"unknown payee {payee!r}")
+        person = payee_named(session, payee)
         _month(session, period)
         line: StatementLine | None = None
         if line_kind in VALIDATED_KINDS:
@@ -377,14 +367,12 @@ def raise_dispute(
             created_at=now,
             updated_at=now,
         )
-        session.add(row)
-        session.flush()
-        audit(
+        add_audited(
             session,
+            row,
             actor=actor,
             action="insert",
             entity="disputes",
-            entity_key=str(row.id),
             after={
                 "state": "open",
                 "payee": payee,
@@ -411,15 +399,13 @@ def comment(
         note = m.DisputeComment(
             dispute_id=row.id, author=author, author_name=author_name, body=text, internal=internal, created_at=now
         )
-        session.add(note)
         row.updated_at = now
-        session.flush()
-        audit(
+        add_audited(
             session,
+            note,
             actor=author,
             action="comment",
             entity="dispute_comments",
-            entity_key=str(note.id),
             after={"dispute": row.id, "internal": internal},
             note=text,
         )

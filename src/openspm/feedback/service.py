@@ -35,9 +35,10 @@ from sqlalchemy.orm import Session
 
 from openspm.core.dates import utc_now
 from openspm.core.errors import Conflict, InvalidInput, NotFound
+from openspm.core.text import check_choices, clean_text
 from openspm.plan.load import PlanError, parse_plan
 from openspm.store import models as m
-from openspm.store.audit import audit
+from openspm.store.audit import add_audited, audit
 
 THREAD_STATES = ("open", "answered", "closed")
 SURVEY_STATES = ("open", "closed")
@@ -145,16 +146,7 @@ class SurveyResults:
 
 
 def _text(value: str | None, what: str, limit: int = MAX_TEXT, required: bool = True) -> str | None:
-    text = (value or "").strip()
-    if not text:
-        if required:
-            raise InvalidInput(f"{what} is required")
-        return None
-    if "\x00" in text:
-        raise InvalidInput(f"{what} must not hold a NUL character")
-    if len(text) > limit:
-        raise InvalidInput(f"{what} is {len(text)} characters; at most {limit}")
-    return text
+    return clean_text(value, what, limit, required=required, allow_nul=False)
 
 
 def version_document(session: Session, plan: str, version: int) -> str:
@@ -250,6 +242,23 @@ def _survey_view(row: m.FeedbackSurvey, respondents: int) -> SurveyView:
     )
 
 
+def _about(
+    model: type[m.FeedbackThread] | type[m.FeedbackSurvey],
+    plan: str | None,
+    version: int | None,
+    plans: Iterable[str] | None,
+) -> list[ColumnElement[bool]]:
+    """The filter of threads or surveys: of one plan, one version, the plans in `plans` (none: nothing)."""
+    clauses: list[ColumnElement[bool]] = []
+    if plan is not None:
+        clauses.append(model.plan == plan)
+    if version is not None:
+        clauses.append(model.version == version)
+    if plans is not None:
+        clauses.append(model.plan.in_(list(plans) or [""]))
+    return clauses
+
+
 # --- threads: reading ------------------------------------------------------------------------------------
 
 
@@ -276,17 +285,8 @@ def list_threads(
 ) -> list[ThreadView]:
     """Threads (of one plan version, one plan, or the plans in `plans`), in `states`; open ones first, then
     answered, then closed, each newest change first."""
-    clauses: list[ColumnElement[bool]] = []
-    if plan is not None:
-        clauses.append(m.FeedbackThread.plan == plan)
-    if version is not None:
-        clauses.append(m.FeedbackThread.version == version)
-    if plans is not None:
-        clauses.append(m.FeedbackThread.plan.in_(list(plans) or [""]))
-    wanted = list(states or [])
-    unknown = [s for s in wanted if s not in THREAD_STATES]
-    if unknown:
-        raise InvalidInput(f"unknown state {unknown[0]!r}; use one of: {', '.join(THREAD_STATES)}")
+    clauses = _about(m.FeedbackThread, plan, version, plans)
+    wanted = check_choices(states or [], THREAD_STATES)
     if wanted:
         clauses.append(m.FeedbackThread.state.in_(wanted))
     counts = (
@@ -420,14 +420,12 @@ def reply(
         note = m.FeedbackComment(
             thread_id=row.id, author=actor, author_name=actor_name, designer=designer, body=text, created_at=now
         )
-        session.add(note)
-        session.flush()
-        audit(
+        add_audited(
             session,
+            note,
             actor=actor,
             action="comment",
             entity="feedback_comments",
-            entity_key=str(note.id),
             after={"thread": row.id, "designer": designer},
             note=text,
         )
@@ -481,13 +479,7 @@ def list_surveys(
     engine: Engine, *, plan: str | None = None, version: int | None = None, plans: Iterable[str] | None = None
 ) -> list[SurveyView]:
     """Surveys (of one plan version, one plan, or the plans in `plans`), open ones first, newest first."""
-    clauses: list[ColumnElement[bool]] = []
-    if plan is not None:
-        clauses.append(m.FeedbackSurvey.plan == plan)
-    if version is not None:
-        clauses.append(m.FeedbackSurvey.version == version)
-    if plans is not None:
-        clauses.append(m.FeedbackSurvey.plan.in_(list(plans) or [""]))
+    clauses = _about(m.FeedbackSurvey, plan, version, plans)
     with Session(engine) as session:
         rows = list(
             session.scalars(
@@ -533,14 +525,12 @@ def create_survey(
             created_by=actor,
             created_at=utc_now(),
         )
-        session.add(row)
-        session.flush()
-        audit(
+        add_audited(
             session,
+            row,
             actor=actor,
             action="insert",
             entity="feedback_surveys",
-            entity_key=str(row.id),
             after={"plan": plan, "version": version, "title": name, "questions": asked, "state": "open"},
         )
         return _survey_view(row, 0)

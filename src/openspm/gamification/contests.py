@@ -38,10 +38,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any, Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 from sqlalchemy import Engine, func, select
 from sqlalchemy.exc import IntegrityError
@@ -52,10 +51,10 @@ from openspm.core.dates import utc_now
 from openspm.core.errors import Conflict, InvalidInput, NotFound
 from openspm.core.money import round_money
 from openspm.gamification.badges import award_badge
-from openspm.gamification.leaderboard import competition_ranks, period_row, team_of, tidy
+from openspm.gamification.leaderboard import competition_ranks, months_of, period_row, team_of, tidy
 from openspm.gamification.notifications import notify_payee
 from openspm.plan.expr import ExprError, check_names, parse
-from openspm.plan.load import CREDIT_NAMES, CREDIT_PREFIXES, PlanError
+from openspm.plan.load import CREDIT_NAMES, CREDIT_PREFIXES, PlanError, read_yaml
 from openspm.plan.models import Measure
 from openspm.runs.service import load_inputs, run_context
 from openspm.store import models as m
@@ -141,26 +140,6 @@ class ContestDocument(_Strict):
 # --- reading and checking a contest file ---------------------------------------------------------------------
 
 
-class _ExactLoader(yaml.SafeLoader):
-    """YAML's safe loader with exact decimals and dates kept as text (as the plan loader)."""
-
-
-def _exact_float(loader: yaml.SafeLoader, node: yaml.Node) -> Decimal:
-    text = str(loader.construct_scalar(node)).replace("_", "")  # type: ignore[arg-type]
-    try:
-        return Decimal(text)
-    except InvalidOperation:
-        raise yaml.constructor.ConstructorError(None, None, f"not a number: {text!r}", node.start_mark) from None
-
-
-def _text(loader: yaml.SafeLoader, node: yaml.Node) -> str:
-    return str(loader.construct_scalar(node))  # type: ignore[arg-type]
-
-
-_ExactLoader.add_constructor("tag:yaml.org,2002:float", _exact_float)
-_ExactLoader.add_constructor("tag:yaml.org,2002:timestamp", _text)
-
-
 def _schema_error(exc: ValidationError, source: str) -> PlanError:
     errors = exc.errors()
     # a misspelt key also makes the right one "missing": name the typo first
@@ -187,12 +166,7 @@ def _schema_error(exc: ValidationError, source: str) -> PlanError:
 
 def parse_contest(text: str, source: str = "contest.yaml") -> ContestDocument:
     """Check a contest given as YAML text (schema and expressions); errors say `FILE @ key: problem`."""
-    try:
-        data = yaml.load(text, Loader=_ExactLoader)  # noqa: S506 - a SafeLoader subclass
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        line = f"line {mark.line + 1}: " if mark is not None else ""
-        raise PlanError(source, "", f"not valid YAML: {line}{getattr(exc, 'problem', exc)}") from None
+    data = read_yaml(text, source)  # the plan loader's: exact decimals, dates as text, `FILE: line N` errors
     if not isinstance(data, dict):
         raise PlanError(source, "", "a contest file must be a YAML mapping (contest:, name:, kind:, plan: ...)")
     try:
@@ -393,7 +367,7 @@ def metric_values(
     """payee id → (the contest metric over the window, its credits), by the real pipeline: the contest as one
     more measure of its plan, computed on the window's transactions for each fiscal year it touches (nothing
     stored)."""
-    window = _window_months(session, first, last)
+    window = months_of(session, first, last)
     by_year: dict[int, list[m.Period]] = {}
     for month in window:
         by_year.setdefault(month.fiscal_year, []).append(month)
@@ -424,21 +398,6 @@ def metric_values(
                 value, credits = totals.get(row["payee_id"], (Decimal(0), 0))
                 totals[row["payee_id"]] = (value + row["value"], credits + int(row["credits"]))
     return totals
-
-
-def _window_months(session: Session, first: m.Period, last: m.Period) -> list[m.Period]:
-    return list(
-        session.scalars(
-            select(m.Period)
-            .where(
-                m.Period.calendar_id == first.calendar_id,
-                m.Period.kind == "month",
-                m.Period.start_date >= first.start_date,
-                m.Period.end_date <= last.end_date,
-            )
-            .order_by(m.Period.start_date)
-        )
-    )
 
 
 def rank_contest(

@@ -32,6 +32,7 @@ from openspm.core.dates import utc_now
 from openspm.core.errors import InvalidInput, NotFound
 from openspm.store import models as m
 from openspm.store.audit import audit
+from openspm.store.lookups import team_below
 
 METRICS = ("value", "count", "attainment")
 SCOPES = ("company", "team", "region")
@@ -91,8 +92,8 @@ def period_row(session: Session, name: str) -> m.Period:
     return row
 
 
-def months_of(session: Session, period: m.Period) -> list[m.Period]:
-    """The calendar's months inside `period`, in order."""
+def months_of(session: Session, period: m.Period, last: m.Period | None = None) -> list[m.Period]:
+    """The calendar's months inside `period` (through `last` when given: a contest's window), in order."""
     return list(
         session.scalars(
             select(m.Period)
@@ -100,7 +101,7 @@ def months_of(session: Session, period: m.Period) -> list[m.Period]:
                 m.Period.calendar_id == period.calendar_id,
                 m.Period.kind == "month",
                 m.Period.start_date >= period.start_date,
-                m.Period.end_date <= period.end_date,
+                m.Period.end_date <= (last or period).end_date,
             )
             .order_by(m.Period.start_date)
         )
@@ -204,24 +205,7 @@ def quotas_for(session: Session, measure: str, period: m.Period) -> dict[int, De
     return found
 
 
-def team_of(session: Session, manager_id: int, start: date, end: date) -> set[int]:
-    """The manager and everyone below them through reporting lines overlapping `[start, end)`."""
-    lines = session.execute(
-        select(m.ReportingLine.payee_id, m.ReportingLine.manager_id).where(
-            m.ReportingLine.effective_from < end,
-            or_(m.ReportingLine.effective_to.is_(None), m.ReportingLine.effective_to > start),
-        )
-    ).all()
-    below: dict[int, set[int]] = defaultdict(set)
-    for payee_id, boss in lines:
-        below[boss].add(payee_id)
-    seen, todo = {manager_id}, [manager_id]
-    while todo:
-        for child in below.get(todo.pop(), ()):
-            if child not in seen:
-                seen.add(child)
-                todo.append(child)
-    return seen
+team_of = team_below  # the manager and everyone below them (openspm.store.lookups)
 
 
 def manager_of(session: Session, payee_id: int, start: date, end: date) -> int | None:

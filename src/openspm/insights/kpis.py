@@ -58,6 +58,7 @@ from openspm.core.dates import utc_now
 from openspm.core.errors import InvalidInput, NotFound
 from openspm.runs.pay import month_run
 from openspm.store import models as m
+from openspm.store.lookups import payee_id_named, team_below
 
 CENT = Decimal("0.01")
 RATIO = Decimal("0.0001")
@@ -376,29 +377,6 @@ def _in_effect(model: Any, start: date, end: date) -> Any:
     return (model.effective_from < end) & or_(model.effective_to.is_(None), model.effective_to > start)
 
 
-def subtree_ids(session: Session, manager_id: int, start: date, end: date) -> set[int]:
-    """The manager and everyone below them through reporting lines overlapping `[start, end)`."""
-    below: dict[int, set[int]] = defaultdict(set)
-    for payee, boss in session.execute(
-        select(m.ReportingLine.payee_id, m.ReportingLine.manager_id).where(_in_effect(m.ReportingLine, start, end))
-    ).tuples():
-        below[boss].add(payee)
-    seen, todo = {manager_id}, [manager_id]
-    while todo:
-        for child in below.get(todo.pop(), ()):
-            if child not in seen:
-                seen.add(child)
-                todo.append(child)
-    return seen
-
-
-def _payee_id(session: Session, external_id: str) -> int:
-    found = session.scalar(select(m.Payee.id).where(m.Payee.external_id == external_id))
-    if found is None:
-        raise NotFound(f"unknown payee {external_id!r}")
-    return found
-
-
 def _month_runs(session: Session, periods: list[Window], start: date, end: date) -> dict[str, int]:
     """month → the id of the run its figures come from (the close in force, else the newest completed run)."""
     found: dict[str, int] = {}
@@ -421,10 +399,10 @@ def compute(session: Session, filters: Filters, visible: set[int] | None) -> Kpi
 
     scope: set[int] | None = None if visible is None else set(visible)
     if filters.team:
-        team = subtree_ids(session, _payee_id(session, filters.team), window.start, window.end)
+        team = team_below(session, payee_id_named(session, filters.team), window.start, window.end)
         scope = team if scope is None else scope & team
     if filters.rep:
-        rep = {_payee_id(session, filters.rep)}
+        rep = {payee_id_named(session, filters.rep)}
         scope = rep if scope is None else scope & rep
 
     payees = {

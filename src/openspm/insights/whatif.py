@@ -61,6 +61,7 @@ from openspm.engine.duckdb import money
 from openspm.plan.models import Accumulation, CapPer
 from openspm.runs.service import calendar_periods, load_inputs, plans_in_force
 from openspm.store import models as m
+from openspm.store.lookups import payee_named
 
 ZERO = Decimal(0)
 CENT = Decimal("0.01")
@@ -120,13 +121,6 @@ def check_deal(deal: Deal) -> Deal:
     return deal
 
 
-def payee_row(session: Session, payee: str) -> m.Payee:
-    found = session.scalars(select(m.Payee).where(m.Payee.external_id == payee)).first()
-    if found is None:
-        raise NotFound(f"unknown payee {payee!r}")
-    return found
-
-
 def open_deals(session: Session, payee: str, close_on: date | None = None, discount: Decimal = ZERO) -> list[Deal]:
     """The payee's open opportunities (owner = the payee, status open) as deals, by close date then id.
 
@@ -134,7 +128,7 @@ def open_deals(session: Session, payee: str, close_on: date | None = None, disco
     `close_on` for every deal when given); the product is the opportunity attribute `product` when present,
     else the product sold most often to the account (ties: the lowest id), else the product sold most overall.
     """
-    owner = payee_row(session, payee)
+    owner = payee_named(session, payee)
     o, a = m.Opportunity, m.Account
     rows = session.execute(
         select(o, a.external_id)
@@ -797,7 +791,7 @@ def what_if(
         raise InvalidInput("a deal appears twice")
     started = time.perf_counter()
     deals = [check_deal(d) for d in deals]
-    person = payee_row(session, payee)
+    person = payee_named(session, payee)
     periods = calendar_periods(session)
     ids = store_ids(session, deals)
     discounted = any(d.discount for d in deals)
@@ -891,7 +885,7 @@ def rank_open_deals(
     deals = open_deals(session, payee, close_on)
     if not deals:
         return []
-    person = payee_row(session, payee)
+    person = payee_named(session, payee)
     periods = calendar_periods(session)
     ids = store_ids(session, deals)
     years: dict[str, Year] = {}

@@ -43,6 +43,7 @@ from sqlalchemy.orm import Session, aliased
 
 from openspm.core.errors import InvalidInput
 from openspm.store import models as m
+from openspm.store.fx import dated_rates
 
 REPORTING_CURRENCY = "USD"
 PROBABILITY = Decimal("0.0001")
@@ -111,17 +112,6 @@ class Deal:
     def stage_reached(self) -> str | None:
         value = self.attributes.get("stage_reached")
         return str(value) if value else None
-
-
-def dated_rates(session: Session, currency: str) -> dict[str, list[tuple[date, Decimal]]]:
-    """Dated rates into `currency` by source currency (direct rows, and the inverse of reverse rows)."""
-    found: dict[str, list[tuple[date, Decimal]]] = {}
-    for row in session.scalars(select(m.FxRate).order_by(m.FxRate.effective_date)):
-        if row.to_currency == currency:
-            found.setdefault(row.from_currency, []).append((row.effective_date, row.rate))
-        elif row.from_currency == currency and row.rate:
-            found.setdefault(f"~{row.to_currency}", []).append((row.effective_date, Decimal(1) / row.rate))
-    return found
 
 
 def convert(amount: Decimal, source: str, day: date, currency: str, rates: Mapping[str, Any]) -> Decimal:

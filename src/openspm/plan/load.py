@@ -80,16 +80,23 @@ def load_plan(path: Path) -> PlanDocument:
     return parse_plan(text, str(path))
 
 
-def parse_plan(text: str, source: str = "plan.yaml") -> PlanDocument:
-    """Check a plan given as YAML text; `source` names it in errors."""
+def read_yaml(text: str, source: str) -> Any:
+    """YAML text → data, numbers with a decimal point as exact Decimals and dates as text (so a schema check
+    reports a bad one with its key); a syntax error is a PlanError `FILE: not valid YAML: line N: problem`.
+    The plan loader's and the contest loader's first step."""
     try:
-        data = yaml.load(text, Loader=_ExactLoader)  # noqa: S506 - a SafeLoader subclass
+        return yaml.load(text, Loader=_ExactLoader)  # noqa: S506 - a SafeLoader subclass
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = f"line {mark.line + 1}: " if mark is not None else ""
         raise PlanError(source, "", f"not valid YAML: {line}{getattr(exc, 'problem', exc)}") from None
     except ValueError as exc:  # e.g. an impossible date such as 2025-02-30
         raise PlanError(source, "", f"not valid YAML: {exc}") from None
+
+
+def parse_plan(text: str, source: str = "plan.yaml") -> PlanDocument:
+    """Check a plan given as YAML text; `source` names it in errors."""
+    data = read_yaml(text, source)
     if not isinstance(data, dict):
         raise PlanError(source, "", "a plan file must be a YAML mapping (version:, plan:, measures:, components: ...)")
     if data.get("version") not in (None, 1):

@@ -40,6 +40,7 @@ from openspm.core.period import add_months
 from openspm.plan.expr import Expr, ExprError, evaluate, parse
 from openspm.store import models as m
 from openspm.store.audit import audit
+from openspm.store.fx import dated_rates
 
 FIELDS = ("employees", "annual_revenue", "industry", "size", "country", "region", "city", "potential")
 
@@ -172,17 +173,6 @@ class PotentialReport:
     top: list[tuple[str, Decimal, dict[str, Any]]] = field(default_factory=list)  # the largest potentials
 
 
-def _rates(session: Session, currency: str) -> dict[str, list[tuple[date, Decimal]]]:
-    """Dated rates into `currency` by source currency (direct rows; the inverse of reverse rows)."""
-    found: dict[str, list[tuple[date, Decimal]]] = {}
-    for row in session.scalars(select(m.FxRate).order_by(m.FxRate.effective_date)):
-        if row.to_currency == currency:
-            found.setdefault(row.from_currency, []).append((row.effective_date, row.rate))
-        elif row.from_currency == currency and row.rate:
-            found.setdefault(f"~{row.to_currency}", []).append((row.effective_date, Decimal(1) / row.rate))
-    return found
-
-
 def _convert(amount: Decimal, source: str, day: date, currency: str, rates: Mapping[str, Any]) -> Decimal:
     if source == currency:
         return amount
@@ -195,7 +185,7 @@ def _convert(amount: Decimal, source: str, day: date, currency: str, rates: Mapp
 
 
 def _history(session: Session, start: date, end: date, currency: str) -> dict[int, Decimal]:
-    rates = _rates(session, currency)
+    rates = dated_rates(session, currency)
     totals: dict[int, Decimal] = {}
     rows = session.execute(
         select(m.Transaction.account_id, m.Transaction.amount, m.Transaction.currency, m.Transaction.date).where(

@@ -1,7 +1,8 @@
 """Audit entries: who changed what, when, with the values before and after.
 
 `audit(session, actor, action, entity, key, before=..., after=..., note=...)` adds one `audit_log` row in the
-caller's transaction, so the entry commits (or rolls back) with the change it records.
+caller's transaction, so the entry commits (or rolls back) with the change it records; `add_audited(session, row,
+...)` adds a new row, flushes it and audits it under its id.
 """
 
 from __future__ import annotations
@@ -39,6 +40,24 @@ def audit(
             note=note,
         )
     )
+
+
+def add_audited(
+    session: Session,
+    row: Any,
+    *,
+    actor: str,
+    action: str,
+    entity: str,
+    before: dict[str, Any] | None = None,
+    after: dict[str, Any] | None = None,
+    note: str | None = None,
+) -> None:
+    """Add `row` (a new comment, adjustment, survey ...), flush it for its id, and audit that change with the id
+    as the entry's key."""
+    session.add(row)
+    session.flush()
+    audit(session, actor, action, entity, str(row.id), before=before, after=after, note=note)
 
 
 def values_before(session: Session, entity: str, at: Any, keys: list[str] | None = None) -> dict[str, dict[str, Any]]:

@@ -12,31 +12,19 @@ from decimal import Decimal
 from typing import Any, Literal
 
 from fastapi import APIRouter, Depends, Path, Query, Request
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field
 
 from openspm.access import disputes as access
 from openspm.access.principal import Principal
 from openspm.core.errors import InvalidInput
 from openspm.disputes.schemas import CATEGORIES, LINE_KINDS, STATES
 from openspm.web.api.endpoints import ERRORS, WRITE_ERRORS, Limit, Offset, principal
+from openspm.web.api.schemas import NoteIn, StrictIn
 from openspm.web.security import engine_of
 
 router = APIRouter(prefix="/api/v1", responses=ERRORS, tags=["disputes"])
 DisputeId = Path(..., ge=1, le=2**31 - 1, description="The dispute's id")
 CONFLICT = {**WRITE_ERRORS, 409: {**WRITE_ERRORS[409], "description": "The dispute's state forbids it"}}
-
-
-class _In(BaseModel):
-    """A request body: no unknown fields, no NUL characters in any text."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    @field_validator("*")
-    @classmethod
-    def no_nul(cls, value: Any) -> Any:
-        if isinstance(value, str) and "\x00" in value:
-            raise ValueError("must not hold a NUL character")
-        return value
 
 
 class LinkedAdjustmentOut(BaseModel):
@@ -113,7 +101,7 @@ class DisputePageOut(BaseModel):
     counts: dict[str, int] = Field(description="How many of your disputes (with the same month and payee) per state")
 
 
-class DisputeIn(_In):
+class DisputeIn(StrictIn):
     payee: str | None = Field(None, min_length=1, max_length=128, description="Default: your own payee")
     period: str = Field(min_length=1, max_length=32, examples=["FY2026-M01"])
     line_kind: Literal["earning", "payment", "credit", "transaction", "other"]
@@ -128,16 +116,16 @@ class DisputeIn(_In):
     currency: str | None = Field(None, pattern="^[A-Z]{3}$")
 
 
-class CommentIn(_In):
+class CommentIn(StrictIn):
     body: str = Field(min_length=1, max_length=4000)
     internal: bool = Field(False, description="An analysts' note (admin, comp analyst only)")
 
 
-class AssignIn(_In):
+class AssignIn(StrictIn):
     assignee: str | None = Field(None, max_length=254, description="An admin or comp analyst's email; default: you")
 
 
-class ResolveIn(_In):
+class ResolveIn(StrictIn):
     outcome: Literal["adjust", "reject"]
     amount: Decimal | None = Field(
         None, allow_inf_nan=False, max_digits=24, decimal_places=12, description="adjust: plan currency, not 0"
@@ -151,11 +139,7 @@ class ResolveIn(_In):
     note: str | None = Field(None, max_length=4000, description="adjust: a note; reject: the reason (required)")
 
 
-class NoteIn(_In):
-    note: str | None = Field(None, max_length=4000)
-
-
-class ReasonIn(_In):
+class ReasonIn(StrictIn):
     reason: str = Field(min_length=1, max_length=4000)
 
 

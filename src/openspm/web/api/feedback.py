@@ -14,12 +14,13 @@ from decimal import Decimal
 from typing import Any, Literal
 
 from fastapi import APIRouter, Depends, Path, Query, Request
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field
 
 from openspm.access import feedback as access
 from openspm.access.principal import Principal
 from openspm.feedback.service import MAX_QUESTIONS, THREAD_STATES
 from openspm.web.api.endpoints import ERRORS, WRITE_ERRORS, principal
+from openspm.web.api.schemas import NoteIn, StrictIn
 from openspm.web.security import engine_of
 
 router = APIRouter(prefix="/api/v1", responses=ERRORS, tags=["feedback"])
@@ -28,19 +29,6 @@ VersionPath = Path(..., ge=1, le=2**31 - 1, description="The plan version")
 ThreadId = Path(..., ge=1, le=2**31 - 1, description="The thread's id")
 SurveyId = Path(..., ge=1, le=2**31 - 1, description="The survey's id")
 CONFLICT = {**WRITE_ERRORS, 409: {**WRITE_ERRORS[409], "description": "The thread's or survey's state forbids it"}}
-
-
-class _In(BaseModel):
-    """A request body: no unknown fields, no NUL characters in any text."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    @field_validator("*")
-    @classmethod
-    def no_nul(cls, value: Any) -> Any:
-        if isinstance(value, str) and "\x00" in value:
-            raise ValueError("must not hold a NUL character")
-        return value
 
 
 class CommentOut(BaseModel):
@@ -157,32 +145,28 @@ class OverviewOut(BaseModel):
     surveys: list[SurveyOut]
 
 
-class ThreadIn(_In):
+class ThreadIn(StrictIn):
     topic: str = Field(..., min_length=1, max_length=200)
     body: str = Field(..., min_length=1, max_length=4000, description="The first comment")
     component: str | None = Field(None, max_length=128, description="A component of this plan version")
 
 
-class CommentIn(_In):
+class CommentIn(StrictIn):
     body: str = Field(..., min_length=1, max_length=4000)
     close: bool = Field(False, description="Designers: close the thread with this reply")
 
 
-class NoteIn(_In):
-    note: str | None = Field(None, max_length=4000)
-
-
-class QuestionIn(_In):
+class QuestionIn(StrictIn):
     text: str = Field(..., min_length=1, max_length=500)
     kind: Literal["scale", "text"]
 
 
-class SurveyIn(_In):
+class SurveyIn(StrictIn):
     title: str = Field(..., min_length=1, max_length=200)
     questions: list[QuestionIn] = Field(..., min_length=1, max_length=MAX_QUESTIONS)
 
 
-class AnswersIn(_In):
+class AnswersIn(StrictIn):
     answers: list[int | str | None] = Field(
         ..., max_length=MAX_QUESTIONS, description="One per question, in order: 1..5, a text, or null"
     )

@@ -12,6 +12,25 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 T = TypeVar("T")
 
 
+class StrictIn(BaseModel):
+    """A request body: no unknown fields, no NUL characters in any text."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    @field_validator("*")
+    @classmethod
+    def no_nul(cls, value: Any) -> Any:
+        if isinstance(value, str) and "\x00" in value:
+            raise ValueError("must not hold a NUL character")
+        return value
+
+
+class NoteIn(StrictIn):
+    """An optional note with a change (close, reopen, withdraw)."""
+
+    note: str | None = Field(None, max_length=4000)
+
+
 class ErrorOut(BaseModel):
     error: str = Field(description="A short code: unauthorized, forbidden, not_found, conflict, invalid_input ...")
     detail: Any = Field(description="What went wrong: a sentence, or a list of fields and what is wrong with each")

@@ -6,7 +6,6 @@ Finance (read-only) sees the same lists without the buttons; a POST from a role 
 
 from __future__ import annotations
 
-from decimal import Decimal, InvalidOperation
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Form, Path, Request
@@ -17,6 +16,8 @@ from openspm.access.errors import Forbidden
 from openspm.access.principal import Principal
 from openspm.close.adjustments import REASON_CODES
 from openspm.core.errors import InvalidInput, OpenSpmError
+from openspm.core.text import required_decimal
+from openspm.web.forms import act
 from openspm.web.security import check_csrf, engine_of, page_principal
 from openspm.web.templating import render
 
@@ -131,12 +132,7 @@ def add_adjustment(
     principal.require_write("adding an adjustment")
     form = {"payee": payee, "plan": plan, "period": period, "amount": amount, "reason_code": reason_code, "note": note}
     try:
-        try:
-            value = Decimal(amount.strip().replace(",", ""))
-        except InvalidOperation:
-            raise InvalidInput(f"amount {amount!r} is not a number, e.g. -250.00") from None
-        if not value.is_finite():
-            raise InvalidInput(f"amount {amount!r} is not a number, e.g. -250.00")
+        value = required_decimal(amount, "amount", "-250.00")
         view = access.add_adjustment_for(
             engine_of(request),
             principal,
@@ -167,14 +163,12 @@ def decide(
     check_csrf(request, csrf_token)
     if decision not in ("approve", "reject"):
         raise InvalidInput(f"unknown decision {decision!r}; use approve or reject")
-    try:
-        view = access.decide_adjustment_for(
+    return act(
+        lambda: access.decide_adjustment_for(
             engine_of(request), principal, adjustment_id, decision == "approve", note.strip() or None
-        )
-    except OpenSpmError as exc:
-        if isinstance(exc, Forbidden):
-            raise
-        return _adjustments_page(request, principal, None, None, status_code=exc.http_status, error=str(exc))
-    return RedirectResponse(
-        "/admin/adjustments?" + urlencode({"done": f"adjustment {view.id} {view.status}"}), status_code=303
+        ),
+        lambda status, error: _adjustments_page(request, principal, None, None, status_code=status, error=error),
+        "/admin/adjustments",
+        lambda view: f"adjustment {view.id} {view.status}",
+        not_found_shows_page=True,
     )

@@ -4,15 +4,13 @@
 
 from __future__ import annotations
 
-from urllib.parse import urlencode
-
 from fastapi import APIRouter, Depends, Form, Path, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, Response
 
 from openspm.access import service as access
-from openspm.access.errors import Forbidden
 from openspm.access.principal import Principal
-from openspm.core.errors import InvalidInput, OpenSpmError
+from openspm.core.errors import InvalidInput
+from openspm.web.forms import act
 from openspm.web.security import check_csrf, engine_of, page_principal
 from openspm.web.templating import render
 
@@ -44,13 +42,12 @@ def decide(
     check_csrf(request, csrf_token)
     if decision not in ("approve", "reject"):
         raise InvalidInput(f"unknown decision {decision!r}; use approve or reject")
-    try:
-        view = access.decide_adjustment_for(
+    return act(
+        lambda: access.decide_adjustment_for(
             engine_of(request), principal, adjustment_id, decision == "approve", note.strip() or None
-        )
-    except OpenSpmError as exc:
-        if isinstance(exc, Forbidden):
-            raise
-        return _page(request, principal, status_code=exc.http_status, error=str(exc))
-    done = f"adjustment {view.id} for {view.payee} {view.status}"
-    return RedirectResponse("/approvals?" + urlencode({"done": done}), status_code=303)
+        ),
+        lambda status, error: _page(request, principal, status_code=status, error=error),
+        "/approvals",
+        lambda view: f"adjustment {view.id} for {view.payee} {view.status}",
+        not_found_shows_page=True,
+    )

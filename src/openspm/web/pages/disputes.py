@@ -8,7 +8,7 @@ with the reason; a role that may not (403) or a dispute outside the scope (404) 
 
 from __future__ import annotations
 
-from decimal import Decimal, InvalidOperation
+from collections.abc import Callable
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Form, Path, Query, Request
@@ -19,7 +19,9 @@ from openspm.access.errors import Forbidden
 from openspm.access.principal import WRITERS, Principal
 from openspm.close.adjustments import REASON_CODES
 from openspm.core.errors import InvalidInput, NotFound, OpenSpmError
+from openspm.core.text import optional_decimal
 from openspm.disputes.schemas import ACTIVE, CATEGORIES, LINE_KINDS, STATE_LABELS, STATES, StatementLine
+from openspm.web.forms import act
 from openspm.web.security import check_csrf, engine_of, page_principal
 from openspm.web.templating import render
 
@@ -27,19 +29,6 @@ router = APIRouter()
 PAGE = 50
 DisputeId = Path(..., ge=1, le=2**31 - 1)
 TABS = ("active", *STATES, "all")
-
-
-def _decimal(text: str, what: str) -> Decimal | None:
-    cleaned = text.strip().replace(",", "")
-    if not cleaned:
-        return None
-    try:
-        value = Decimal(cleaned)
-    except InvalidOperation:
-        raise InvalidInput(f"{what} {text!r} is not a number, e.g. 250.00") from None
-    if not value.is_finite():
-        raise InvalidInput(f"{what} {text!r} is not a number, e.g. 250.00")
-    return value
 
 
 # --- the list ----------------------------------------------------------------------------------------------
@@ -199,7 +188,7 @@ def create_dispute(
             line_ref=ref.strip() or None,
             category=category,
             description=description,
-            amount_claimed=_decimal(amount_claimed, "amount claimed"),
+            amount_claimed=optional_decimal(amount_claimed, "amount claimed"),
         )
     except OpenSpmError as exc:
         if isinstance(exc, Forbidden) or exc.http_status == 404:
@@ -255,15 +244,14 @@ def dispute_page(
     return _detail_page(request, principal, dispute_id, done=request.query_params.get("done", ""))
 
 
-def _act(request: Request, principal: Principal, dispute_id: int, done: str, action: object) -> Response:
+def _act(request: Request, principal: Principal, dispute_id: int, done: str, action: Callable[[], object]) -> Response:
     """Run a change; 409/422 show the dispute again with the reason, 403/404 are the error page."""
-    try:
-        action()  # type: ignore[operator]
-    except OpenSpmError as exc:
-        if isinstance(exc, Forbidden) or exc.http_status == 404:
-            raise
-        return _detail_page(request, principal, dispute_id, status_code=exc.http_status, error=str(exc))
-    return RedirectResponse(f"/disputes/{dispute_id}?" + urlencode({"done": done}), status_code=303)
+    return act(
+        action,
+        lambda status, error: _detail_page(request, principal, dispute_id, status_code=status, error=error),
+        f"/disputes/{dispute_id}",
+        done,
+    )
 
 
 @router.post("/disputes/{dispute_id}/comment", response_class=HTMLResponse)
@@ -330,7 +318,7 @@ def resolve(
         raise InvalidInput(f"unknown outcome {outcome!r}; use adjust or reject")
 
     def adjust() -> None:
-        value = _decimal(amount, "amount")
+        value = optional_decimal(amount, "amount")
         if value is None:
             raise InvalidInput("an adjustment needs an amount (plan currency), e.g. 250.00")
         access.resolve_for(

@@ -16,10 +16,9 @@ from fastapi import APIRouter, Depends, Form, Path, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from openspm.access import feedback as access
-from openspm.access.errors import Forbidden
 from openspm.access.principal import Principal
-from openspm.core.errors import OpenSpmError
 from openspm.feedback.service import MAX_QUESTIONS, THREAD_STATES
+from openspm.web.forms import act
 from openspm.web.security import check_csrf, engine_of, page_principal
 from openspm.web.templating import render
 
@@ -76,17 +75,6 @@ def _thread_page(
     )
 
 
-def _act(action: Callable[[], object], again: Callable[[int, str], Response], to: str, done: str) -> Response:
-    """Run a change; 409/422 show the page again with the reason, 403/404 are the error page."""
-    try:
-        action()
-    except OpenSpmError as exc:
-        if isinstance(exc, Forbidden) or exc.http_status == 404:
-            raise
-        return again(exc.http_status, str(exc))
-    return RedirectResponse(f"{to}?" + urlencode({"done": done}), status_code=303)
-
-
 # --- a plan version's feedback ---------------------------------------------------------------------------
 
 
@@ -118,7 +106,7 @@ def open_thread(
         )
         made.append(found.thread.id)
 
-    answer = _act(
+    answer = act(
         action,
         lambda status, error: _version_page(request, principal, plan, version, status, error),
         _version_url(plan, version),
@@ -143,7 +131,7 @@ async def create_survey(
             questions.append((text[:1000], str(form.get(f"k{n}", "scale"))[:16]))
     title = str(form.get("title", ""))[:1000]
     engine = engine_of(request)
-    return _act(
+    return act(
         lambda: access.create_survey_for(engine, principal, plan, version, title, questions),
         lambda status, error: _version_page(request, principal, plan, version, status, error),
         _version_url(plan, version),
@@ -164,7 +152,7 @@ def thread_page(
 def _thread_act(
     request: Request, principal: Principal, thread_id: int, done: str, action: Callable[[], object]
 ) -> Response:
-    return _act(
+    return act(
         action,
         lambda status, error: _thread_page(request, principal, thread_id, status, error),
         f"/feedback/threads/{thread_id}",
@@ -234,7 +222,7 @@ async def answer(
     entry = access.survey_for(engine, principal, survey_id)
     answers = [str(form.get(f"a{q.number}", ""))[:10_000] for q in entry.survey.questions]
     plan, version = entry.survey.plan, entry.survey.version
-    return _act(
+    return act(
         lambda: access.answer_for(engine, principal, survey_id, answers),
         lambda status, error: _version_page(request, principal, plan, version, status, error),
         _version_url(plan, version),
@@ -253,7 +241,7 @@ def close_survey(
     engine = engine_of(request)
     entry = access.survey_for(engine, principal, survey_id)
     plan, version = entry.survey.plan, entry.survey.version
-    return _act(
+    return act(
         lambda: access.close_survey_for(engine, principal, survey_id),
         lambda status, error: _version_page(request, principal, plan, version, status, error),
         _version_url(plan, version),

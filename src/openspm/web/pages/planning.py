@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from decimal import Decimal, InvalidOperation
 from typing import Any
-from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Form, Path, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -23,6 +22,7 @@ from openspm.core.dates import parse_date
 from openspm.core.errors import InvalidInput, OpenSpmError
 from openspm.planning.quotas import QuotaParams
 from openspm.store import models as m
+from openspm.web import forms
 from openspm.web.jobqueue import queue_of
 from openspm.web.security import check_csrf, engine_of, page_principal
 from openspm.web.templating import render
@@ -235,25 +235,26 @@ def act(
     if action not in ("approve", "reject", "publish", "evaluate"):
         raise InvalidInput(f"unknown action {action!r}; use approve, reject, publish or evaluate")
     engine = engine_of(request)
-    try:
+
+    def change() -> str:
         if action == "evaluate":
             job = access.start_quota_evaluation_for(
                 engine, queue_of(request), principal, scenario_id, basis.strip() or None
             )
-            done = f"evaluation job {job.id} queued: the result appears below when it is done"
-        elif action == "publish":
+            return f"evaluation job {job.id} queued: the result appears below when it is done"
+        if action == "publish":
             written = access.publish_quotas_for(engine, principal, scenario_id, from_quarter.strip() or None)
-            done = f"published {written} quota rows: the next run uses them"
-        else:
-            decided = access.decide_quotas_for(
-                engine, principal, scenario_id, action == "approve", note.strip() or None
-            )
-            done = f"draft {decided.status}"
-    except OpenSpmError as exc:
-        if isinstance(exc, Forbidden):
-            raise
-        return _detail(request, principal, scenario_id, status_code=exc.http_status, error=str(exc))
-    return RedirectResponse(f"/planning/quotas/{scenario_id}?" + urlencode({"done": done}), status_code=303)
+            return f"published {written} quota rows: the next run uses them"
+        decided = access.decide_quotas_for(engine, principal, scenario_id, action == "approve", note.strip() or None)
+        return f"draft {decided.status}"
+
+    return forms.act(
+        change,
+        lambda status, error: _detail(request, principal, scenario_id, status_code=status, error=error),
+        f"/planning/quotas/{scenario_id}",
+        lambda done: done,
+        not_found_shows_page=True,
+    )
 
 
 @router.get("/territories", response_class=HTMLResponse)

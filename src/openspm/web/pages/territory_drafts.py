@@ -21,6 +21,7 @@ from openspm.access.principal import Principal
 from openspm.core.dates import parse_date, utc_now
 from openspm.core.errors import InvalidInput, OpenSpmError
 from openspm.planning.territory_scenarios import TerritoryParams
+from openspm.web import forms
 from openspm.web.jobqueue import queue_of
 from openspm.web.security import check_csrf, engine_of, page_principal
 from openspm.web.templating import render
@@ -167,18 +168,21 @@ def act(
     if action not in ("approve", "reject", "publish"):
         raise InvalidInput(f"unknown action {action!r}; use approve, reject or publish")
     engine = engine_of(request)
-    try:
+
+    def change() -> str:
         if action == "publish":
             day = _day(effective_from, "effective from")
             moved = access.publish_territories_for(engine, principal, scenario_id, day)
-            done = f"published: {moved} accounts move on {day.isoformat()}"
-        else:
-            decided = access.decide_territories_for(
-                engine, principal, scenario_id, action == "approve", note.strip() or None
-            )
-            done = f"draft {decided.status}"
-    except OpenSpmError as exc:
-        if isinstance(exc, Forbidden):
-            raise
-        return _detail(request, principal, scenario_id, status_code=exc.http_status, error=str(exc))
-    return RedirectResponse(f"/planning/territory-drafts/{scenario_id}?" + urlencode({"done": done}), status_code=303)
+            return f"published: {moved} accounts move on {day.isoformat()}"
+        decided = access.decide_territories_for(
+            engine, principal, scenario_id, action == "approve", note.strip() or None
+        )
+        return f"draft {decided.status}"
+
+    return forms.act(
+        change,
+        lambda status, error: _detail(request, principal, scenario_id, status_code=status, error=error),
+        f"/planning/territory-drafts/{scenario_id}",
+        lambda done: done,
+        not_found_shows_page=True,
+    )
