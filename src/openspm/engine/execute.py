@@ -50,7 +50,7 @@ def fetch_batches(con: Any, expr: Any, rows: int = 262_144) -> Iterator[pa.Table
     table = expr.as_table()
     con._run_pre_execute_hooks(table)  # registers the Arrow inputs (memtables) the query reads, as fetch does
     cursor = con.raw_sql(con.compile(table))
-    for batch in cursor.fetch_record_batch(rows_per_batch=rows):  # the cursor is the connection: not closed
+    for batch in cursor.to_arrow_reader(rows):  # the cursor is the connection itself: not closed
         yield table.__pyarrow_result__(pa.Table.from_batches([batch]), data_mapper=DuckDBPyArrowData)
 
 
