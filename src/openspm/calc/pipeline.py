@@ -26,7 +26,7 @@ from openspm.calc.stages.credit import EXTRA_LINE_COLUMNS, LINE_COLUMNS, credit
 from openspm.calc.stages.incent import Earning, PayeeFacts, PlanData, incent, parameters_of
 from openspm.calc.stages.measure import MeasureValues, clawed_back, counts_toward, flag_measures, measure
 from openspm.core.period import Period, PeriodKind
-from openspm.engine.execute import fetch, materialize, source
+from openspm.engine.execute import fetch, fetch_batches, materialize, source
 from openspm.plan.expr import parse
 from openspm.plan.load import plan_expressions
 from openspm.plan.models import LookupRate, PlanDocument, Spif, TieredRate
@@ -307,7 +307,16 @@ def _stored_credits(con: Any, credits: Any, t: dict[str, Any], month: Period) ->
     view = mine.select(
         **{name: mine[column] for name, column in STORED_CREDIT_COLUMNS.items()}, **{f: mine[f] for f in flags}
     ).order_by(["payee", "transaction", "role", "level"])
-    table = fetch(con, view)  # kept in the batches it came in: one copy of the month's credits, not two
+    # Streamed: each batch loses its flags for the `measures` column as it arrives, so neither a second copy
+    # of the month's credits nor a column per flag for all of them is ever held.
+    parts = [_with_measures(part, flags) for part in fetch_batches(con, view)]
+    schema = parts[0].schema if parts else _with_measures(fetch(con, view.limit(0)), flags).schema
+    return pa.concat_tables(parts) if parts else schema.empty_table()
+
+
+def _with_measures(table: pa.Table, flags: list[str]) -> pa.Table:
+    """Credits with their `in__<measure>` flags replaced by `measures`: the names of the measures each counts
+    toward, comma-separated (null when none)."""
     names = [pc.if_else(table[f], pa.scalar(f[4:]), pa.scalar(None, pa.string())) for f in flags]
     if not names:
         joined = pa.nulls(table.num_rows, pa.string())

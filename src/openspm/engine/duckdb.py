@@ -48,6 +48,12 @@ def connect() -> Any:
     return ibis.duckdb.connect(**settings)
 
 
+def memory_capped() -> bool:
+    """Whether `OPENSPM_ENGINE_MEMORY` caps the engine's memory: stages then prefer plans that pin less
+    memory over plans that run faster."""
+    return bool(os.environ.get("OPENSPM_ENGINE_MEMORY"))
+
+
 def mul(a: Any, b: Any) -> Any:
     """a × b, exact, rounded half-up at 12 decimal places, typed MONEY."""
     return (a.cast(_FACTOR) * b.cast(_FACTOR)).cast(_PRODUCT).cast(MONEY)

@@ -24,7 +24,7 @@ import pyarrow as pa
 
 from openspm.calc.context import PlanInForce, RunContext
 from openspm.core.period import PeriodKind
-from openspm.engine.duckdb import MONEY, scale
+from openspm.engine.duckdb import MONEY, memory_capped, scale
 
 
 def months_table(ctx: RunContext) -> Any:
@@ -55,12 +55,19 @@ def classify(
     if plan.applies_to is not None:
         tx = tx.filter(tx.date < plan.applies_to)
     currency = plan.document.currency
-    original = every.select(
-        o_id=every.id,
-        o_date=every.date,
-        o_account=every.account_id,
-        o_owner=every.owner_id,
-        o_external=every.external_id,
+    named = every
+    if memory_capped():
+        # Under a memory cap, only the originals some line names: a semi-join on the few returns' ids keeps
+        # the join's hash table (which must stay in memory) to those originals instead of every transaction
+        # of the window; at 10M transactions that table alone made a 1 GB cap fail. Uncapped, the plain join
+        # is faster (1.9 s against 3.2 s to hold 1M classified lines).
+        named = every.filter(every.id.isin(tx.filter(tx.original_id.notnull()).original_id))
+    original = named.select(
+        o_id=named.id,
+        o_date=named.date,
+        o_account=named.account_id,
+        o_owner=named.owner_id,
+        o_external=named.external_id,
     )
     lines = tx.left_join(original, tx.original_id == original.o_id)
     lines = lines.mutate(
