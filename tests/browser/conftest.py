@@ -200,6 +200,12 @@ def pytest_runtest_makereport(
     return report
 
 
+def _cut_short_by_navigation(url: str, resource_type: str, failure: str) -> bool:
+    """An event stream or an htmx poll (XHR) still open when the page goes is aborted by the browser: not a fault
+    of the app. Anything else that fails (an asset, a refused connection) is one."""
+    return "ERR_ABORTED" in failure and ("/events/" in url or resource_type in {"eventsource", "xhr", "fetch"})
+
+
 @pytest.fixture
 def page(browser: Browser, site: DemoSite, request: pytest.FixtureRequest) -> Iterator[Page]:
     """A page in a fresh browser context (its own cookies) on the app; JS errors and failed assets fail the test."""
@@ -220,7 +226,7 @@ def page(browser: Browser, site: DemoSite, request: pytest.FixtureRequest) -> It
         "requestfailed",
         lambda req: (
             None
-            if "/events/" in req.url and "ERR_ABORTED" in str(req.failure)  # an event stream ends when the page goes
+            if _cut_short_by_navigation(req.url, req.resource_type, str(req.failure))
             else problems.append(f"request failed: {req.url} ({req.failure})")
         ),
     )
