@@ -55,6 +55,9 @@ def test_pages_opt_out_contest_and_notifications(engine: Engine, write: WriteFil
     assert "Winter push has ended: you finished #2 and won 500" in r1.get("/notifications").text
     r1.post("/notifications/read", data={"csrf_token": csrf_of(r1, "/notifications")})
     assert r1.get("/notifications/count").text == ""
+    signed_out = TestClient(create_app(company, secret=SECRET))  # the bell asked as the session ends: no redirect
+    counted = signed_out.get("/notifications/count", follow_redirects=False)
+    assert counted.status_code == 200 and counted.text == ""
     analyst.post("/badges/award", data={"csrf_token": csrf_of(analyst, "/badges")})
     assert "First deal" in r1.get("/badges").text
 

@@ -12,7 +12,7 @@ from openspm.access import gamification as access
 from openspm.access.errors import Forbidden
 from openspm.access.principal import Principal
 from openspm.core.errors import OpenSpmError
-from openspm.web.security import check_csrf, engine_of, page_principal
+from openspm.web.security import check_csrf, engine_of, page_principal, session_principal
 from openspm.web.templating import render
 
 router = APIRouter()
@@ -204,8 +204,12 @@ def notifications(request: Request, principal: Principal = Depends(page_principa
 
 
 @router.get("/notifications/count", response_class=HTMLResponse)
-def notification_count(request: Request, principal: Principal = Depends(page_principal)) -> Response:
-    """The nav bell's number (an htmx fragment): empty when nothing is unread."""
+def notification_count(request: Request) -> Response:
+    """The nav bell's number (an htmx fragment): empty when nothing is unread, and when the session has ended (a
+    count asked for as the user signs out must not follow a redirect and swap the sign-in page into the nav)."""
+    principal = session_principal(request)
+    if principal is None:
+        return HTMLResponse("")
     unread = access.unread_for(engine_of(request), principal)
     body = f'<span class="count" aria-label="{unread} unread">{unread}</span>' if unread else ""
     return HTMLResponse(body)
