@@ -15,6 +15,7 @@ SQLite file, `openspm.store.columnar`), without the type conversions.
 from __future__ import annotations
 
 import argparse
+import hashlib
 import importlib
 import resource
 import shutil
@@ -80,6 +81,29 @@ def run(engine: Engine, label: str) -> None:
     print(f"{'total (call to committed run)':<40}{total:>10.2f}{total / floor:>10.1f}")
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024 / GIB
     print(f"peak memory {peak:.2f} GiB; {transactions / total:,.0f} transactions/s; {summary.credits:,} credits stored")
+    print("digests (the stored run, to compare across commits): " + ", ".join(digests(engine, summary.run_id)))
+
+
+DIGESTED = {  # stored rows of a run → the columns hashed, in a fixed order
+    "run_credits": 'plan, "transaction", original, payee, role, role_class, source, level, share, amount, currency, '
+    "date, month, measures",
+    "run_earnings": "plan, payee, period, component, measure_period, base, quota, attainment, rate, amount, currency, "
+    "trace",
+    "run_measures": "plan, payee, period, measure, value",
+}
+
+
+def digests(engine: Engine, run_id: int) -> list[str]:
+    """A short SHA-256 of each table's rows of the run, sorted (ids and time stamps left out)."""
+    found = []
+    for table, columns in DIGESTED.items():
+        digest = hashlib.sha256()
+        with engine.connect() as conn:
+            rows = conn.exec_driver_sql(f"SELECT {columns} FROM {table} WHERE run_id = {int(run_id)}")
+            for row in sorted(tuple("" if v is None else str(v) for v in r) for r in rows):
+                digest.update(repr(row).encode())
+        found.append(f"{table} {digest.hexdigest()[:16]}")
+    return found
 
 
 def main() -> None:

@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pyarrow as pa
 import pytest
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, func, select
+from sqlalchemy import text as sql
 from sqlalchemy.orm import Session
 from typer.testing import CliRunner
 
@@ -17,10 +18,13 @@ from openspm.core.errors import NotFound
 from openspm.ingest.service import import_file
 from openspm.periods.service import create_calendar
 from openspm.plans.service import add_plan
+from openspm.runs import pay
 from openspm.runs import service as runs
 from openspm.runs.reports import diff, explain
 from openspm.runs.service import run_period
+from openspm.store import bulk, columnar
 from openspm.store import models as m
+from openspm.store.db import make_engine
 from tests.conftest import WriteFile
 
 PLAN = """
@@ -109,6 +113,54 @@ def test_a_failed_run_leaves_earlier_results_intact(company: Engine, monkeypatch
         assert failed.error == "disk full while calculating"
         assert session.scalars(select(m.RunEarning).where(m.RunEarning.run_id == failed.id)).all() == []
     assert explain(company, "P1", "FY2025-M01").total == {"USD": Decimal("700.05")}
+
+
+def test_a_run_that_fails_while_storing_leaves_no_credits_and_no_staging_table(
+    company: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """On a SQLite file the month's credits are staged (written ahead by an ADBC child) while the run goes on;
+    a failure in the run's own transaction rolls their move back and drops the staging table."""
+    good = run_period(company, "FY2025-M01", actor="test")
+
+    def explode(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("disk full while storing")
+
+    monkeypatch.setattr(pay, "store_payments", explode)
+    with pytest.raises(RuntimeError, match="disk full while storing"):
+        run_period(company, "FY2025-M01", actor="test")
+    with Session(company) as session:
+        stored = session.execute(select(m.RunCredit.run_id, func.count()).group_by(m.RunCredit.run_id)).tuples()
+        assert list(stored) == [(good.run_id, 3)]
+        if company.dialect.name == "sqlite":
+            tables = session.scalars(sql("SELECT name FROM sqlite_master WHERE name LIKE 'staged%'")).all()
+            assert tables == []
+    monkeypatch.undo()
+    again = run_period(company, "FY2025-M01", actor="test")
+    assert again.credits == good.credits == 3
+
+
+def test_staged_credits_are_stored_as_the_driver_stores_them(company: Engine) -> None:
+    """The staged write (ADBC) keeps the same text and storage classes as the driver's executemany."""
+    path = columnar.sqlite_file(company)
+    if path is None:
+        pytest.skip("staging is for SQLite files")
+    summary = run_period(company, "FY2025-M01", actor="test")
+    with Session(company) as session:
+        _ctx, results, _counts = runs.compute(session, "FY2025-M01")
+        run = m.Run(period="FY2025-M01", actor="test", status="completed")
+        session.add(run)
+        session.flush()
+        assert results.credits is not None
+        bulk.insert_arrow(session, runs.RUN_CREDITS, results.credits, {"run_id": run.id})
+        session.commit()
+        driver_run = run.id
+    columns = ", ".join(f'"{c}", typeof("{c}")' for c in results.credits.column_names)
+    query = sql(f"SELECT {columns} FROM run_credits WHERE run_id = :run ORDER BY id")
+    with Session(company) as session:
+        staged = session.execute(query, {"run": summary.run_id}).all()
+        driver = session.execute(query, {"run": driver_run}).all()
+    assert staged == driver and len(staged) == 3
+    assert bulk.stage_arrow(make_engine("sqlite://"), runs.RUN_CREDITS, results.credits) is None
 
 
 def test_diff_shows_who_changed_and_which_component(company: Engine, write: WriteFile) -> None:

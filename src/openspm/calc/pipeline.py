@@ -352,8 +352,15 @@ def plan_credits(ctx: RunContext, plan: PlanInForce, t: dict[str, Any], hold: bo
     return credits.select(*credit_columns(credits, plan.document))
 
 
-def run_plan(ctx: RunContext, plan: PlanInForce, inputs: Inputs, results: Results) -> None:
-    """classify → credit → measure → incent for one plan; appends to `results`.
+def run_plan(
+    ctx: RunContext,
+    plan: PlanInForce,
+    inputs: Inputs,
+    results: Results,
+    on_credits: Callable[[pa.Table], None] | None = None,
+) -> None:
+    """classify → credit → measure → incent for one plan; appends to `results` (and hands the paid month's
+    credits to `on_credits` as soon as they are fetched).
 
     The credits stay on the engine (materialised once); measures come back as one payee × month table, and
     only the per-transaction rules read credit rows (see `EngineCredits`).
@@ -363,7 +370,10 @@ def run_plan(ctx: RunContext, plan: PlanInForce, inputs: Inputs, results: Result
     t = {name: source(con, name, inputs.source(name)) for name in INPUT_TABLES}
     held = plan_credits(ctx, plan, t)  # direct credits and roll-up levels are held; the rest streams
     if held is not None:
-        results.add_credits(_stored_credits(con, held, t, ctx.period))
+        month_credits = _stored_credits(con, held, t, ctx.period)
+        results.add_credits(month_credits)
+        if on_credits is not None:
+            on_credits(month_credits)
     results.timings[f"{plan.plan_id}: classify+credit"] = time.perf_counter() - clock
     clock = time.perf_counter()
     values: MeasureValues = measure(ctx, plan, held)
@@ -445,11 +455,18 @@ def _period_kind(value: str) -> PeriodKind:
     return PeriodKind(value)
 
 
-def run_pipeline(ctx: RunContext, inputs: Inputs, on_stage: Callable[[str], None] | None = None) -> Results:
-    """Every plan in force for the run's month; `on_stage(text)` hears which plan is being computed."""
+def run_pipeline(
+    ctx: RunContext,
+    inputs: Inputs,
+    on_stage: Callable[[str], None] | None = None,
+    on_credits: Callable[[pa.Table], None] | None = None,
+) -> Results:
+    """Every plan in force for the run's month; `on_stage(text)` hears which plan is being computed, and
+    `on_credits(table)` gets each plan's paid-month credits as soon as they are known (before its measures
+    and earnings), so a caller can start storing them meanwhile."""
     results = Results()
     for plan in ctx.plans:
         if on_stage is not None:
             on_stage(f"{plan.plan_id}: classify → credit → measure → incent")
-        run_plan(ctx, plan, inputs, results)
+        run_plan(ctx, plan, inputs, results, on_credits)
     return results

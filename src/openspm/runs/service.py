@@ -10,12 +10,16 @@ back.
 
 from __future__ import annotations
 
+import itertools
 import json
+import os
 import time
 from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal
+from functools import partial
 from typing import Any, cast
 
 import pyarrow as pa
@@ -39,7 +43,7 @@ from openspm.plan.models import PlanDocument
 from openspm.runs import pay
 from openspm.store import columnar
 from openspm.store import models as m
-from openspm.store.bulk import insert_arrow, insert_columns, paused_gc
+from openspm.store.bulk import Staged, drop_staged, insert_arrow, insert_columns, insert_staged, paused_gc, stage_arrow
 
 Progress = Callable[[str, int, int], None]
 OnProgress = Callable[[float, str], None]  # (fraction of the month done, 0 to 1; what is being done)
@@ -89,10 +93,6 @@ def plans_in_force(session: Session, start: date, end: date) -> list[PlanInForce
     return chosen
 
 
-def _attrs(rows: Sequence[Any], index: int, names: list[str]) -> dict[str, list[str | None]]:
-    return {n: [(r[index] or {}).get(n) for r in rows] for n in names}
-
-
 TRANSACTION_COLUMNS = [name for name, _type in inp.SCHEMAS["transactions"]]
 
 
@@ -102,10 +102,36 @@ def read_transactions(session: Session, start: date, end: date, attributes: list
     A SQLite file is read columnar through ADBC (`adbc_transactions`); in-memory SQLite, PostgreSQL and
     results the ADBC driver cannot type (a column changing type mid-result) go through the SQLAlchemy driver
     (`driver_transactions`). Both give the same table."""
+    return _transactions_read(
+        _start_transactions(None, session, start, end, attributes), session, start, end, attributes
+    )
+
+
+def _start_transactions(
+    pool: ThreadPoolExecutor | None, session: Session, start: date, end: date, attributes: list[str]
+) -> Future[pa.Table] | None:
+    """The ADBC read of `read_transactions`, started on `pool` (run here when None); None when the store is not
+    a SQLite file (or an attribute name cannot go into a JSON path)."""
     path = columnar.sqlite_file(cast(Engine, session.get_bind()))
-    if path is not None and all(_plain_name(a) for a in attributes):
+    if path is None or not all(_plain_name(a) for a in attributes):
+        return None
+    if pool is not None:
+        return pool.submit(adbc_transactions, path, start, end, attributes)
+    done: Future[pa.Table] = Future()
+    try:
+        done.set_result(adbc_transactions(path, start, end, attributes))
+    except columnar.ReadError as exc:
+        done.set_exception(exc)
+    return done
+
+
+def _transactions_read(
+    pending: Future[pa.Table] | None, session: Session, start: date, end: date, attributes: list[str]
+) -> pa.Table:
+    """The ADBC read's table, or the driver's when there was none or it failed with a `ReadError`."""
+    if pending is not None:
         try:
-            return adbc_transactions(path, start, end, attributes)
+            return pending.result()
         except columnar.ReadError:
             pass
     return driver_transactions(session, start, end, attributes)
@@ -135,17 +161,32 @@ def driver_transactions(session: Session, start: date, end: date, attributes: li
 def adbc_transactions(path: str, start: date, end: date, attributes: list[str]) -> pa.Table:
     """`read_transactions` from the SQLite file `path` through ADBC, streamed in record batches.
 
-    Money and dates arrive as their stored text and are cast exactly by Arrow; a plan's transaction
-    attributes are picked out of the JSON document by SQLite's `json_extract`."""
+    The window is read in `READ_PARTS` date ranges at once, each by its own child process (SQLite's scan is
+    one core per query), and the parts are joined in date order. Money and dates arrive as their stored text
+    and are cast exactly by Arrow; a plan's transaction attributes are picked out of the JSON document by
+    SQLite's `json_extract`."""
     base, attribute_paths = _adbc_select(attributes)
     window = base + "date >= ? AND date < ?"
-    parameters = [*attribute_paths, start.isoformat(), end.isoformat()]
-    tables = [_typed_batch(b, attributes) for b in columnar.batches(path, window, parameters)]
+    parts = [[*attribute_paths, a.isoformat(), b.isoformat()] for a, b in date_parts(start, end, READ_PARTS)]
+    typed = partial(_typed_batch, attributes=attributes)
+    tables = [t for found in columnar.parallel(path, [(window, p) for p in parts], typed) for t in found]
     for chunk in list(_missing_originals(tables, 10_000)):
         query = base + f"id IN ({', '.join('?' * len(chunk))})"
         tables.extend(_typed_batch(b, attributes) for b in columnar.batches(path, query, [*attribute_paths, *chunk]))
     tables = [t for t in tables if t.num_rows]
     return pa.concat_tables(tables) if tables else _transaction_batch([], attributes)
+
+
+READ_PARTS = max(1, min(4, os.cpu_count() or 1))  # date ranges of a window read at once (one core each)
+
+
+def date_parts(start: date, end: date, count: int) -> list[tuple[date, date]]:
+    """[start, end) cut into `count` consecutive ranges of (nearly) equal days, fewer when it is shorter:
+    2025-01-01 to 2026-01-01 in 2 → [2025-01-01, 2025-07-02), [2025-07-02, 2026-01-01)."""
+    days = (end - start).days
+    count = max(1, min(count, days))
+    cuts = [start + timedelta(days=days * i // count) for i in range(count + 1)]
+    return list(itertools.pairwise(cuts))
 
 
 def _plain_name(name: str) -> bool:
@@ -239,16 +280,47 @@ def _json(value: Any) -> dict[str, Any]:
 
 
 def load_inputs(session: Session, start: date, end: date, attributes: dict[str, list[str]]) -> inp.Inputs:
-    """The store's data a run reads: transactions dated in [start, end) and their originals, and the rest whole."""
-    tables: dict[str, Any] = {"transactions": read_transactions(session, start, end, attributes.get("transaction", []))}
+    """The store's data a run reads: transactions dated in [start, end) and their originals, and the rest whole.
 
-    def whole(name: str, query: Any, columns: list[str], money_columns: tuple[str, ...] = (), kind: str = "") -> None:
+    From a SQLite file the transactions are read by ADBC children while this thread reads the other tables."""
+    transaction_attributes = attributes.get("transaction", [])
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        pending = _start_transactions(pool, session, start, end, transaction_attributes)
+        tables = _whole_tables(session, attributes)
+        tables["transactions"] = _transactions_read(pending, session, start, end, transaction_attributes)
+    return inp.Inputs(tables)
+
+
+def _driver_rows(session: Session, query: Any) -> list[Any]:
+    """The rows of a Core select (without parameters) as the driver hands them back: no type processing,
+    which Arrow does a column at a time (`_arrow`) in a fraction of the time."""
+    connection = session.connection()
+    compiled = query.compile(dialect=connection.dialect)
+    assert not compiled.params, "a whole-table read takes no parameters"
+    cursor = connection.connection.cursor()  # the DBAPI cursor: SQLAlchemy's rows cost as much again
+    try:
+        cursor.execute(str(compiled))
+        return list(cursor.fetchall())
+    finally:
+        cursor.close()
+
+
+def _whole_tables(session: Session, attributes: dict[str, list[str]]) -> dict[str, Any]:
+    """Every input table a run reads whole (all but the transactions), as Arrow."""
+    tables: dict[str, Any] = {}
+
+    def whole(name: str, query: Any, columns: list[str], kind: str = "") -> None:
         if kind and not attributes.get(kind):  # no plan reads these attributes: leave the JSON documents unread
             query, kind = query.with_only_columns(*query.selected_columns[: len(columns)]), ""
-        result = session.execute(query).all()
-        data = {c: [(money(r[i]) if c in money_columns else r[i]) for r in result] for i, c in enumerate(columns)}
-        extra = _attrs(result, len(columns), attributes.get(kind, [])) if kind else None
-        tables[name] = inp.table(name, data, extra)
+        rows = _driver_rows(session, query)
+        values = list(zip(*rows, strict=True)) if rows else [() for _ in query.selected_columns]
+        kinds = dict(inp.SCHEMAS[name])
+        arrays = {c: _arrow(values[i], kinds[c]) for i, c in enumerate(columns)}
+        if kind:
+            documents = [_json(v) for v in values[len(columns)]]
+            for attribute in attributes[kind]:
+                arrays[f"attr_{attribute}"] = pa.array([d.get(attribute) for d in documents], pa.string())
+        tables[name] = pa.table(arrays)
 
     whole(
         "products",
@@ -286,14 +358,12 @@ def load_inputs(session: Session, start: date, end: date, attributes: dict[str, 
         "splits",
         select(s.transaction_id, s.payee_id, s.role, s.share),
         ["transaction_id", "payee_id", "role", "share"],
-        ("share",),
     )
     aa = m.AccountAssignment
     whole(
         "account_assignments",
         select(aa.account_id, aa.payee_id, aa.role, aa.share, aa.effective_from, aa.effective_to),
         ["account_id", "payee_id", "role", "share", "effective_from", "effective_to"],
-        ("share",),
     )
     at = m.AccountTerritory
     whole(
@@ -306,7 +376,6 @@ def load_inputs(session: Session, start: date, end: date, attributes: dict[str, 
         "territory_assignments",
         select(ta.territory_id, ta.payee_id, ta.role, ta.share, ta.effective_from, ta.effective_to),
         ["territory_id", "payee_id", "role", "share", "effective_from", "effective_to"],
-        ("share",),
     )
     rl = m.ReportingLine
     whole(
@@ -319,14 +388,22 @@ def load_inputs(session: Session, start: date, end: date, attributes: dict[str, 
         "fx_rates",
         select(fx.from_currency, fx.to_currency, fx.effective_date, fx.rate),
         ["from_currency", "to_currency", "effective_date", "rate"],
-        ("rate",),
     )
     pa_ = m.PlanAssignment
-    assignments = session.execute(
-        select(
-            pa_.payee_id, m.Plan.external_id, pa_.effective_from, pa_.effective_to, pa_.target_incentive, pa_.parameters
-        ).join(m.Plan, m.Plan.id == pa_.plan_id)
-    ).all()
+    assignments = (
+        session.connection()
+        .execute(
+            select(
+                pa_.payee_id,
+                m.Plan.external_id,
+                pa_.effective_from,
+                pa_.effective_to,
+                pa_.target_incentive,
+                pa_.parameters,
+            ).join(m.Plan, m.Plan.id == pa_.plan_id)
+        )
+        .all()
+    )
     tables["plan_assignments"] = inp.table(
         "plan_assignments",
         {
@@ -343,9 +420,8 @@ def load_inputs(session: Session, start: date, end: date, attributes: dict[str, 
         "quotas",
         select(q.payee_id, q.measure, m.Period.name, q.amount).join(m.Period, m.Period.id == q.period_id),
         ["payee_id", "measure", "period", "amount"],
-        ("amount",),
     )
-    return inp.Inputs(tables)
+    return tables
 
 
 # --- running ------------------------------------------------------------------------------------
@@ -405,12 +481,14 @@ def compute(
     on_progress: OnProgress | None = None,
     adjust: Callable[[inp.Inputs], inp.Inputs] | None = None,
     plans: dict[str, PlanDocument] | None = None,
+    on_credits: Callable[[pa.Table], None] | None = None,
 ) -> tuple[RunContext, Results, dict[str, int]]:
     """Run the pipeline for a month on the store's data (reads only), on `backend` (duckdb, spark; default
     from OPENSPM_ENGINE). `on_progress(fraction, text)` hears each stage as a fraction of the calculation
     (reading the store, then each plan, up to 0.7; paying and storing are the caller's). `adjust` changes the
     inputs read before the pipeline sees them (a what-if: other quotas, say); `plans` (plan id → document) runs a
-    candidate document in place of the stored version of that plan in force; nothing is stored either way."""
+    candidate document in place of the stored version of that plan in force; nothing is stored either way.
+    `on_credits` gets each plan's paid-month credits as they are known (every payee's, even with `payees`)."""
     ctx = run_context(session, period_name, backend)
     if plans:
         ctx.plans = [replace(p, document=plans[p.plan_id]) if p.plan_id in plans else p for p in ctx.plans]
@@ -433,7 +511,7 @@ def compute(
             raise NotFound(f"unknown payee {unknown[0]!r}")
     if on_stage is not None:
         on_stage("reading the store" if on_progress is None else "read the store")
-    results = run_pipeline(ctx, inputs, on_stage)
+    results = run_pipeline(ctx, inputs, on_stage, on_credits)
     results.timings = {"store: read inputs": reading, **results.timings}
     if payees:
         wanted = set(payees)
@@ -526,6 +604,7 @@ def run_period(
     how far the month is (0 to 1) and what is being done; it is told 1.0 when the run is stored."""
     started = time.perf_counter()
     run_id = start_run(engine, period_name, actor, payees, backend)
+    staging = CreditStaging(engine, enabled=payees is None)
 
     def progress(fraction: float, text: str) -> None:
         if on_progress is not None:
@@ -533,7 +612,9 @@ def run_period(
 
     try:
         with Session(engine) as session:
-            ctx, results, counts = compute(session, period_name, payees, on_stage, backend, on_progress)
+            ctx, results, counts = compute(
+                session, period_name, payees, on_stage, backend, on_progress, on_credits=staging.add
+            )
             newest_batch = session.scalar(select(func.max(m.ImportBatch.id)))
             progress(0.7, "pay: payments")
             clock = time.perf_counter()
@@ -546,9 +627,10 @@ def run_period(
             )
             results.timings["pay: payments"] = time.perf_counter() - clock
         progress(0.85, "store: write results")
+        clock = time.perf_counter()
+        staged = staging.finish()
         with Session(engine) as session, session.begin():
-            clock = time.perf_counter()
-            _store_results(session, run_id, ctx, results)
+            _store_results(session, run_id, ctx, results, staged)
             pay.store_payments(session, run_id, payments)
             results.timings["store: write results"] = time.perf_counter() - clock
             run = session.get_one(m.Run, run_id)
@@ -559,6 +641,7 @@ def run_period(
             run.timings = {k: round(v, 4) for k, v in results.timings.items()}
             _mark_calculated(session, period_name, actor, run_id)
     except Exception as exc:
+        staging.discard()
         with Session(engine) as session, session.begin():
             run = session.get_one(m.Run, run_id)
             run.status = "failed"
@@ -594,16 +677,63 @@ PAYEE_MEASURES = cast(Table, m.PayeeMeasure.__table__)
 LIVE_EARNINGS = cast(Table, m.LiveEarning.__table__)
 
 
-def _store_results(session: Session, run_id: int, ctx: RunContext, results: Results) -> None:
+class CreditStaging:
+    """Stores each plan's paid-month credits in a staging table while the run goes on (`stage_arrow`, a
+    thread and an ADBC child: the write overlaps measure, incent and pay on another core), to be moved in by
+    the run's transaction. Only for a whole run on a SQLite file (a run of some payees keeps only theirs)."""
+
+    def __init__(self, engine: Engine, enabled: bool) -> None:
+        self.engine = engine
+        self.pool = ThreadPoolExecutor(max_workers=1) if enabled and columnar.sqlite_file(engine) else None
+        self.pending: list[Future[Staged | None]] = []
+
+    def add(self, credits: pa.Table) -> None:
+        """Start staging one plan's credits."""
+        if self.pool is not None and credits.num_rows:
+            self.pending.append(self.pool.submit(stage_arrow, self.engine, RUN_CREDITS, credits))
+
+    def finish(self) -> list[Staged] | None:
+        """The staged tables, once all are written; None (and nothing left staged) when any was not."""
+        if self.pool is None:
+            return None
+        self.pool.shutdown()
+        found = [f.result() for f in self.pending]
+        staged = [s for s in found if s is not None]
+        if len(staged) < len(found):
+            self._drop(staged)
+            return None
+        return staged
+
+    def discard(self) -> None:
+        """Drop whatever was staged (the run failed)."""
+        if self.pool is None:
+            return
+        self.pool.shutdown()
+        self._drop([s for f in self.pending if f.exception() is None and (s := f.result()) is not None])
+
+    def _drop(self, staged: list[Staged]) -> None:
+        for one in staged:
+            drop_staged(self.engine, one)
+
+
+def _store_results(
+    session: Session, run_id: int, ctx: RunContext, results: Results, staged: list[Staged] | None = None
+) -> None:
     with paused_gc():  # hundreds of thousands of row objects: spare the cycle collector's rescans
-        _write_results(session, run_id, ctx, results)
+        _write_results(session, run_id, ctx, results, staged)
 
 
-def _write_results(session: Session, run_id: int, ctx: RunContext, results: Results) -> None:
-    """The rows of a run: its month's credits, measures, earnings, live state and issues."""
+def _write_results(
+    session: Session, run_id: int, ctx: RunContext, results: Results, staged: list[Staged] | None = None
+) -> None:
+    """The rows of a run: its month's credits (`staged` ahead when the store is a SQLite file), measures,
+    earnings, live state and issues."""
     # A run keeps the credits of its own month; earlier months' credits are in their own runs,
     # and each earning's trace lists every credit its measure adds up.
-    if results.credits is not None and results.credits.num_rows:
+    if staged is not None:
+        for one in staged:
+            insert_staged(session, one, {"run_id": run_id})
+    elif results.credits is not None and results.credits.num_rows:
         insert_arrow(session, RUN_CREDITS, results.credits, {"run_id": run_id})
     if results.measures:
         names = ("plan", "payee", "period", "measure", "value")

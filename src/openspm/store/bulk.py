@@ -12,17 +12,20 @@ import gc
 import json
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from itertools import chain
 from typing import Any, cast
+from uuid import uuid4
 
 import pyarrow as pa
 import pyarrow.compute as pc
-from sqlalchemy import JSON, Date, Table
+from sqlalchemy import JSON, Date, Engine, Table
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.schema import CallableColumnDefault, ScalarElementColumnDefault
 
+from openspm.store import columnar
 from openspm.store.types import ExactDecimal
 
 
@@ -107,6 +110,77 @@ def _insert_slice(session: Session, table: Table, data: pa.Table, constants: dic
     for name in columns.keys() - given:
         columns[name] = _bound(table, name, columns[name], dialect)
     _write_rows(session, table, list(columns), list(zip(*columns.values(), strict=True)))
+
+
+@dataclass(frozen=True)
+class Staged:
+    """Rows for `table` written ahead into the SQLite staging table `name` (columns `columns`), moved into
+    `table` by `insert_staged` inside the caller's transaction."""
+
+    table: Table
+    name: str
+    columns: list[str]
+
+
+def stage_arrow(engine: Engine, table: Table, data: pa.Table) -> Staged | None:
+    """Write the rows of `data` (Arrow columns named as `table`'s) into a new staging table of the SQLite file
+    behind `engine`, through ADBC, committed (outside any transaction of the caller's). The stored values are
+    those `insert_arrow` would store: money and dates as their canonical text.
+
+    None (nothing written) when the store is not a SQLite file, there are no rows, a column needs Python's
+    bind processing (JSON, time stamps), the table has column defaults to fill, or the ADBC write failed:
+    `insert_arrow` then."""
+    path = columnar.sqlite_file(engine)
+    if path is None or not data.num_rows or not _stageable(table, data):
+        return None
+    columns = {}
+    for name in data.column_names:
+        column = data[name]
+        plain = pa.types.is_decimal(column.type) or pa.types.is_date(column.type)
+        columns[name] = canonical_text(column) if plain else column
+    staged = Staged(table, f"staged_{table.name}_{uuid4().hex}", list(data.column_names))
+    try:
+        columnar.ingest(path, staged.name, pa.table(columns))
+    except columnar.WriteError:  # e.g. another writer held the file too long: the driver path writes them
+        return None
+    return staged
+
+
+def _stageable(table: Table, data: pa.Table) -> bool:
+    """Whether `data` can go to `table` through a staging table: only text, integer, money and date columns,
+    and no column left out that has a default to fill."""
+    for name in data.column_names:
+        kind, column_type = data[name].type, table.c[name].type
+        if pa.types.is_decimal(kind) or pa.types.is_date(kind):
+            if not isinstance(column_type, ExactDecimal | Date):
+                return False
+        elif not (pa.types.is_string(kind) or pa.types.is_integer(kind)) or isinstance(column_type, JSON):
+            return False
+    given = set(data.column_names)
+    return all(c.name in given or c.primary_key or c.default is None for c in table.columns)
+
+
+def insert_staged(session: Session, staged: Staged, constants: dict[str, Any]) -> None:
+    """Move staged rows into their table, with `constants` (column → the value of every row), and drop the
+    staging table: both in the session's transaction, so they commit (or roll back) with the rest."""
+    connection = session.connection()
+    dialect = connection.dialect
+    quote = dialect.identifier_preparer.quote
+    names = [*staged.columns, *constants]
+    values = [_bound(staged.table, name, [value], dialect)[0] for name, value in constants.items()]
+    selected = ", ".join([*(quote(c) for c in staged.columns), *("?" for _ in constants)])
+    connection.exec_driver_sql(
+        f"INSERT INTO {quote(staged.table.name)} ({', '.join(quote(n) for n in names)}) "  # noqa: S608 - our names
+        f"SELECT {selected} FROM {quote(staged.name)}",
+        tuple(values),
+    )
+    connection.exec_driver_sql(f"DROP TABLE {quote(staged.name)}")
+
+
+def drop_staged(engine: Engine, staged: Staged) -> None:
+    """Remove a staging table whose rows were never moved in (the run failed)."""
+    with engine.begin() as connection:
+        connection.exec_driver_sql(f"DROP TABLE IF EXISTS {connection.dialect.identifier_preparer.quote(staged.name)}")
 
 
 def canonical_text(values: pa.ChunkedArray | pa.Array) -> pa.Array:

@@ -18,15 +18,22 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-from collections.abc import Iterator, Sequence
-from typing import Any
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor, wait
+from typing import Any, TypeVar
 
 import pyarrow as pa
 from sqlalchemy import Engine
 
+T = TypeVar("T")
+
 
 class ReadError(Exception):
     """The ADBC read failed (e.g. a column changing type mid-result); the caller falls back to the driver."""
+
+
+class WriteError(Exception):
+    """The ADBC write failed; nothing was written (the child's transaction did not commit)."""
 
 
 def sqlite_file(engine: Engine) -> str | None:
@@ -59,6 +66,47 @@ def batches(path: str, sql: str, parameters: Sequence[str | int] = ()) -> Iterat
             code = child.wait()
     if code != 0:
         raise ReadError(error or f"the ADBC reader exited with status {code}")
+
+
+def ingest(path: str, table: str, data: pa.Table) -> None:
+    """Write `data` into the new table `table` of the SQLite file `path`, committed, through ADBC in a child
+    process (Arrow buffers bound in C: a few times faster than the Python driver's executemany). Raises
+    WriteError when the child failed."""
+    request = json.dumps({"path": path, "ingest": table}) + "\n"
+    command = [sys.executable, "-m", "openspm.store.adbc_child"]
+    pipe = subprocess.PIPE
+    with subprocess.Popen(command, stdin=pipe, stdout=pipe, stderr=pipe) as child:  # noqa: S603 - our own module
+        assert child.stdin is not None and child.stderr is not None
+        try:
+            child.stdin.write(request.encode())
+            with pa.ipc.new_stream(child.stdin, data.schema) as writer:
+                writer.write_table(data, max_chunksize=65_536)
+            child.stdin.close()
+        except BrokenPipeError:  # the child failed before reading it all: its error says why
+            pass
+        error = child.stderr.read().decode(errors="replace").strip()
+        code = child.wait()
+    if code != 0:
+        raise WriteError(error or f"the ADBC writer exited with status {code}")
+
+
+def parallel(
+    path: str, queries: Sequence[tuple[str, Sequence[str | int]]], convert: Callable[[pa.RecordBatch], T]
+) -> list[list[T]]:
+    """Several read-only queries (sql, parameters) on the SQLite file `path` at once, each in its own child
+    process and read by its own thread, `convert` applied to each record batch as it arrives (Arrow's IPC
+    reading and compute release the GIL, so the threads overlap). The converted batches per query, in the
+    order of `queries`; the first `ReadError` is raised after every query has ended."""
+
+    def one(query: tuple[str, Sequence[str | int]]) -> list[T]:
+        return [convert(batch) for batch in batches(path, *query)]
+
+    if len(queries) <= 1:
+        return [one(q) for q in queries]
+    with ThreadPoolExecutor(max_workers=len(queries)) as pool:
+        futures = [pool.submit(one, q) for q in queries]
+        wait(futures)
+        return [f.result() for f in futures]
 
 
 def _stream(source: Any) -> Iterator[pa.RecordBatch]:
