@@ -21,7 +21,7 @@ import pyarrow.compute as pc
 
 from openspm.calc.context import PlanInForce, RunContext
 from openspm.calc.inputs import ATTRIBUTE_TABLES, Inputs
-from openspm.calc.stages.classify import classify
+from openspm.calc.stages.classify import classify, lines_without_rate
 from openspm.calc.stages.credit import EXTRA_LINE_COLUMNS, LINE_COLUMNS, credit
 from openspm.calc.stages.incent import Earning, PayeeFacts, PlanData, incent, parameters_of
 from openspm.calc.stages.measure import MeasureValues, clawed_back, counts_toward, flag_measures, measure
@@ -29,7 +29,7 @@ from openspm.core.period import Period, PeriodKind
 from openspm.engine.execute import fetch, fetch_batches, materialize, source
 from openspm.plan.expr import parse
 from openspm.plan.load import plan_expressions
-from openspm.plan.models import LookupRate, PlanDocument, Spif, TieredRate
+from openspm.plan.models import CreditSource, LookupRate, PlanDocument, Spif, TieredRate
 
 
 @dataclass
@@ -272,10 +272,11 @@ INPUT_TABLES = (
 )  # fmt: skip
 
 
-def _report_missing_fx(ctx: RunContext, plan: PlanInForce, classified: Any, t: dict[str, Any]) -> None:
-    """An issue for each line without an FX rate. The held lines carry ids only; the few lacking a rate get
-    their external id and currency from the transactions (not read at all when every line has a rate)."""
-    lacking = fetch(ctx.con, classified.filter(classified.fx_rate.isnull()).select("id"))
+def _report_missing_fx(ctx: RunContext, plan: PlanInForce, lacking: Any, t: dict[str, Any]) -> None:
+    """An issue for each line without an FX rate (`lacking`: their ids). The lines carry ids only; the few
+    lacking a rate get their external id and currency from the transactions (not read at all when every line
+    has a rate)."""
+    lacking = fetch(ctx.con, lacking)
     if not lacking.num_rows:
         return
     tx = t["transactions"]
@@ -285,6 +286,15 @@ def _report_missing_fx(ctx: RunContext, plan: PlanInForce, classified: Any, t: d
         ctx.issue(
             "classify", tx, f"no FX rate from {currency} to {plan.document.currency} on or before {day}; not credited"
         )
+
+
+def line_readers(plan: PlanDocument) -> int:
+    """How many queries of crediting read the classified lines: one per direct source, one for overlay split
+    roles, one per overlay."""
+    rules = plan.crediting
+    sources = rules.direct.sources
+    overlay_splits = bool(rules.direct.overlay_roles) and CreditSource.SPLITS in sources
+    return len(sources) + int(overlay_splits) + len(rules.overlays)
 
 
 def _report_bad_splits(ctx: RunContext, t: dict[str, Any], bad_splits: Any) -> None:
@@ -336,12 +346,17 @@ def plan_credits(ctx: RunContext, plan: PlanInForce, t: dict[str, Any], hold: bo
     extras = extras_used(plan.document)
     wanted = frozenset(name.replace(".", "__") for name in names_used(plan.document))
     classified = classify(ctx, plan, t, attributes, with_list_amount="list_amount" in extras)
-    if hold:
-        # Held: the columns crediting reads, not the external id and currency (two strings per line, a fifth
-        # of the table) that only the report of lines without an FX rate needs.
-        keep = LINE_COLUMNS | wanted | set(EXTRA_LINE_COLUMNS.values()) | {"fx_rate"}
+    if hold and line_readers(plan.document) > 1:
+        # Held when crediting reads the lines more than once: the columns crediting reads, not the external id
+        # and currency (two strings per line, a fifth of the table) that only the report of lines without an
+        # FX rate needs, nor the source amount and the dearer extras the plan does not read.
+        keep = LINE_COLUMNS | wanted | {EXTRA_LINE_COLUMNS[e] for e in extras} | {"fx_rate"}
         classified = materialize(ctx.con, classified.select(*[c for c in classified.columns if c in keep]))
-        _report_missing_fx(ctx, plan, classified, t)
+        _report_missing_fx(ctx, plan, classified.filter(classified.fx_rate.isnull()).select("id"), t)
+    elif hold:
+        # Read once (by the direct credits, which are held): holding the lines as well would write and read
+        # every line once more; the lines lacking a rate are found from the window, months and rates alone.
+        _report_missing_fx(ctx, plan, lines_without_rate(ctx, plan, t), t)
     credits, bad_splits = credit(ctx, plan, t, classified, attributes, extras, wanted, hold=hold)
     if hold:
         _report_bad_splits(ctx, t, bad_splits)

@@ -27,6 +27,53 @@ from openspm.core.period import PeriodKind
 from openspm.engine.duckdb import MONEY, memory_capped, scale
 
 
+def lines_without_rate(ctx: RunContext, plan: PlanInForce, t: dict[str, Any]) -> Any:
+    """The ids of the lines `classify` leaves without an FX rate (`fx_rate` null), found without the rest of
+    classifying: the window, the months and the rates only."""
+    lines = _with_fx_rate(ctx, plan, _in_months(ctx, _in_plan_window(plan, t["transactions"])), t["fx_rates"])
+    return lines.filter(lines.fx_rate.isnull()).select("id")
+
+
+def _in_plan_window(plan: PlanInForce, tx: Any) -> Any:
+    """Transactions dated while the plan version applies."""
+    if plan.applies_from is not None:
+        tx = tx.filter(tx.date >= plan.applies_from)
+    if plan.applies_to is not None:
+        tx = tx.filter(tx.date < plan.applies_to)
+    return tx
+
+
+def _in_months(ctx: RunContext, lines: Any) -> Any:
+    """Lines dated in a month of the calendar, with its `month`, `month_start` and `month_end`."""
+    months = months_table(ctx)
+    return lines.join(months, [lines.date >= months.month_start, lines.date < months.month_end])
+
+
+def _with_fx_rate(ctx: RunContext, plan: PlanInForce, lines: Any, fx: Any) -> Any:
+    """Lines with `rate_day` and `fx_rate`: 1 in the plan currency, else the latest rate on or before the day
+    (null when there is none)."""
+    currency = plan.document.currency
+    if plan.document.fx.rate_date == "period_end":
+        lines = lines.mutate(rate_day=(lines.month_end - ibis.interval(days=1)).cast("date"))
+    else:
+        lines = lines.mutate(rate_day=lines.date)
+    rates = fx.filter(fx.to_currency == currency)
+    # Each rate holds from its date until the next rate of its currency: one equi-join on the currency
+    # with a range condition finds the latest rate on or before the day (no sort of every line's rates).
+    following = rates.effective_date.lead().over(group_by=rates.from_currency, order_by=rates.effective_date)
+    rates = rates.mutate(valid_to=ibis.coalesce(following, ibis.date(9999, 12, 31)))
+    joined = lines.left_join(
+        rates,
+        [
+            lines.currency == rates.from_currency,
+            rates.effective_date <= lines.rate_day,
+            lines.rate_day < rates.valid_to,
+        ],
+    )
+    fx_rate = ibis.ifelse(joined.currency == currency, ibis.literal(1).cast(MONEY), joined.rate)
+    return joined.mutate(fx_rate=fx_rate).drop("from_currency", "to_currency", "effective_date", "rate", "valid_to")
+
+
 def months_table(ctx: RunContext) -> Any:
     months = [p for p in ctx.periods if p.kind is PeriodKind.MONTH]
     return ibis.memtable(
@@ -48,13 +95,9 @@ def classify(
     with_list_amount: bool = True,
 ) -> Any:
     """CLASSIFIED lines for `plan` (see the module docstring); `plan_list_amount` only `with_list_amount`."""
-    tx, products, accounts, fx = t["transactions"], t["products"], t["accounts"], t["fx_rates"]
+    tx, products, accounts = t["transactions"], t["products"], t["accounts"]
     every = tx  # originals of returns may predate the version
-    if plan.applies_from is not None:
-        tx = tx.filter(tx.date >= plan.applies_from)
-    if plan.applies_to is not None:
-        tx = tx.filter(tx.date < plan.applies_to)
-    currency = plan.document.currency
+    tx = _in_plan_window(plan, tx)
     named = every
     if memory_capped():
         # Under a memory cap, only the originals some line names: a semi-join on the few returns' ids keeps
@@ -77,28 +120,7 @@ def classify(
         basis_owner=ibis.ifelse(lines.original_id.isnull(), lines.owner_id, lines.o_owner),
         original=lines.o_external,
     ).drop("o_id", "o_date", "o_account", "o_owner", "o_external")
-
-    months = months_table(ctx)
-    lines = lines.join(months, [lines.date >= months.month_start, lines.date < months.month_end])
-    if plan.document.fx.rate_date == "period_end":
-        lines = lines.mutate(rate_day=(lines.month_end - ibis.interval(days=1)).cast("date"))
-    else:
-        lines = lines.mutate(rate_day=lines.date)
-    rates = fx.filter(fx.to_currency == currency)
-    # Each rate holds from its date until the next rate of its currency: one equi-join on the currency
-    # with a range condition finds the latest rate on or before the day (no sort of every line's rates).
-    following = rates.effective_date.lead().over(group_by=rates.from_currency, order_by=rates.effective_date)
-    rates = rates.mutate(valid_to=ibis.coalesce(following, ibis.date(9999, 12, 31)))
-    joined = lines.left_join(
-        rates,
-        [
-            lines.currency == rates.from_currency,
-            rates.effective_date <= lines.rate_day,
-            lines.rate_day < rates.valid_to,
-        ],
-    )
-    fx_rate = ibis.ifelse(joined.currency == currency, ibis.literal(1).cast(MONEY), joined.rate)
-    lines = joined.mutate(fx_rate=fx_rate).drop("from_currency", "to_currency", "effective_date", "rate", "valid_to")
+    lines = _with_fx_rate(ctx, plan, _in_months(ctx, lines), t["fx_rates"])
 
     p = products.select(
         product_id=products.id,
