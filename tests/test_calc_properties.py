@@ -8,14 +8,16 @@ from itertools import pairwise
 
 import ibis
 import pyarrow as pa
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from openspm.calc import inputs as inp
 from openspm.calc.context import PlanInForce, RunContext
-from openspm.calc.pipeline import run_pipeline
+from openspm.calc.pipeline import line_readers, run_pipeline
 from openspm.core.period import fiscal_periods
 from openspm.plan.load import parse_plan
+from openspm.plan.models import CreditSource, PlanDocument
 
 PLAN = parse_plan(
     """
@@ -125,11 +127,20 @@ def test_split_credits_sum_to_the_transaction_and_roll_up_whole(data: list[tuple
     assert abs(sum(by_payee.values()) - total * Decimal("0.1")) <= Decimal("0.005") * PAYEES
 
 
-def test_a_line_without_an_fx_rate_is_reported_by_its_transaction_and_not_credited() -> None:
-    """The held lines carry ids only: the issue still names the transaction, its currency and its date."""
+ONE_SOURCE = PLAN.model_copy(
+    update={"crediting": PLAN.crediting.model_copy(update={"direct": PLAN.crediting.direct.model_copy(
+        update={"sources": [CreditSource.SPLITS]})})}
+)  # fmt: skip
+
+
+@pytest.mark.parametrize("plan", [PLAN, ONE_SOURCE], ids=["lines held (two sources)", "lines read once"])
+def test_a_line_without_an_fx_rate_is_reported_by_its_transaction_and_not_credited(plan: PlanDocument) -> None:
+    """The held lines carry ids only, and lines read once are not held at all: either way the issue names
+    the transaction, its currency and its date."""
+    assert line_readers(plan) == (2 if plan is PLAN else 1)
     periods = fiscal_periods(2025, 1)
     month = next(p for p in periods if p.name == "FY2025-M03")
-    ctx = RunContext(period=month, periods=periods, plans=[PlanInForce("p", 1, PLAN)], con=ibis.duckdb.connect())
+    ctx = RunContext(period=month, periods=periods, plans=[PlanInForce("p", 1, plan)], con=ibis.duckdb.connect())
     inputs = _inputs([(Decimal("100"), [Decimal("0.5"), Decimal("0.5")]), (Decimal("200"), [Decimal(1)])])
     tx = inputs.get("transactions")
     inputs = inp.Inputs(
