@@ -96,47 +96,38 @@ def test_a_run_stores_earnings_that_explain_themselves(company: Engine) -> None:
     ]
 
 
-def test_a_failed_run_leaves_earlier_results_intact(company: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize(
+    ("when", "module", "name"), [("calculating", runs, "run_pipeline"), ("storing", pay, "store_payments")]
+)
+def test_a_failed_run_leaves_earlier_results_intact(
+    company: Engine, monkeypatch: pytest.MonkeyPatch, when: str, module: object, name: str
+) -> None:
+    """A run that fails while calculating or while storing leaves the earlier run as it was. On a SQLite file
+    the month's credits are staged (written ahead by an ADBC child) while the run goes on: a failure in the
+    run's own transaction rolls their move back, and the staging table is dropped."""
     good = run_period(company, "FY2025-M01", actor="test")
 
     def explode(*args: object, **kwargs: object) -> None:
-        raise RuntimeError("disk full while calculating")
+        raise RuntimeError(f"disk full while {when}")
 
-    monkeypatch.setattr(runs, "run_pipeline", explode)
-    with pytest.raises(RuntimeError, match="disk full"):
+    monkeypatch.setattr(module, name, explode)
+    with pytest.raises(RuntimeError, match=f"disk full while {when}"):
         run_period(company, "FY2025-M01", actor="test")
     with Session(company) as session:
         statuses = [(r.id, r.status) for r in session.scalars(select(m.Run).order_by(m.Run.id))]
         assert statuses == [(good.run_id, "completed"), (good.run_id + 1, "failed")]
         assert runs.latest_run(session, "FY2025-M01").id == good.run_id
         failed = session.get_one(m.Run, good.run_id + 1)
-        assert failed.error == "disk full while calculating"
+        assert failed.error == f"disk full while {when}"
         assert session.scalars(select(m.RunEarning).where(m.RunEarning.run_id == failed.id)).all() == []
-    assert explain(company, "P1", "FY2025-M01").total == {"USD": Decimal("700.05")}
-
-
-def test_a_run_that_fails_while_storing_leaves_no_credits_and_no_staging_table(
-    company: Engine, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """On a SQLite file the month's credits are staged (written ahead by an ADBC child) while the run goes on;
-    a failure in the run's own transaction rolls their move back and drops the staging table."""
-    good = run_period(company, "FY2025-M01", actor="test")
-
-    def explode(*args: object, **kwargs: object) -> None:
-        raise RuntimeError("disk full while storing")
-
-    monkeypatch.setattr(pay, "store_payments", explode)
-    with pytest.raises(RuntimeError, match="disk full while storing"):
-        run_period(company, "FY2025-M01", actor="test")
-    with Session(company) as session:
         stored = session.execute(select(m.RunCredit.run_id, func.count()).group_by(m.RunCredit.run_id)).tuples()
         assert list(stored) == [(good.run_id, 3)]
         if company.dialect.name == "sqlite":
             tables = session.scalars(sql("SELECT name FROM sqlite_master WHERE name LIKE 'staged%'")).all()
             assert tables == []
+    assert explain(company, "P1", "FY2025-M01").total == {"USD": Decimal("700.05")}
     monkeypatch.undo()
-    again = run_period(company, "FY2025-M01", actor="test")
-    assert again.credits == good.credits == 3
+    assert run_period(company, "FY2025-M01", actor="test").credits == good.credits == 3
 
 
 def test_staged_credits_are_stored_as_the_driver_stores_them(company: Engine) -> None:
