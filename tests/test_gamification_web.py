@@ -87,3 +87,22 @@ def test_api_leaderboard_preference_contests_and_notifications(engine: Engine, w
     assert notes["unread"] == 1
     assert rep.post(f"/api/v1/notifications/{notes['items'][0]['id']}/read").json() == {"marked": 1}
     assert admin.post("/api/v1/badges/award").json()["months"] == ["FY2025-M01", "FY2025-M02"]
+
+
+def test_the_menu_has_one_link_per_area_and_the_pages_of_an_area_are_tabs(engine: Engine, write: WriteFile) -> None:
+    """Insights and Leaderboard are one menu link each; their pages carry the area's tabs, the page's own current
+    (the Overview tab, /insights, is not current on the pages under it)."""
+    company = build_company(engine, write)
+    rep = signed_in(company, "r1@x.io")
+    menu = rep.get("/badges").text.split('aria-label="Main"')[1].split("</nav>")[0]
+    assert '<a href="/insights">Insights</a>' in menu and '<a href="/leaderboard">Leaderboard</a>' in menu
+    assert "/contests" not in menu and "/insights/forecast" not in menu
+
+    def current(path: str, area: str) -> list[str]:
+        tabs = rep.get(path).text.split(f'<nav class="tabs" aria-label="{area}">')[1].split("</nav>")[0]
+        return re.findall(r'<a href="([^"]+)" aria-current="page"', tabs)
+
+    assert current("/badges", "Leaderboard") == ["/badges"]
+    assert current("/contests", "Leaderboard") == ["/contests"]
+    assert current("/insights/forecasts", "Insights") == ["/insights/forecasts"]
+    assert current("/insights/data-quality", "Insights") == ["/insights/data-quality"]

@@ -12,7 +12,8 @@ from tests.browser.conftest import DemoSite, Screenshot, sign_in
 
 def test_a_manager_reads_the_forecast_of_their_team(page: Page, site: DemoSite, screenshot: Screenshot) -> None:
     sign_in(page, site.users("manager")[0], site.password)
-    page.get_by_role("link", name="Pipeline", exact=True).click()
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="Insights", exact=True).click()
+    page.get_by_role("navigation", name="Insights").get_by_role("link", name="Pipeline", exact=True).click()
     expect(page).to_have_url(re.compile(r"/insights/forecast$"), timeout=60_000)
     expect(page.get_by_role("heading", level=1)).to_have_text("Forecast")
     expect(page.locator(".hint").first).to_contain_text("of your team")

@@ -10,7 +10,8 @@ from tests.browser.conftest import DemoSite, Screenshot, sign_in
 
 def test_an_analyst_forecasts_and_a_rep_commits(page: Page, site: DemoSite, screenshot: Screenshot) -> None:
     sign_in(page, site.users("comp_analyst")[0], site.password)
-    page.get_by_role("link", name="Forecasts").first.click()
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="Insights", exact=True).click()
+    page.get_by_role("navigation", name="Insights").get_by_role("link", name="Forecasts", exact=True).click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Forecasts")
     page.get_by_label("Months ahead").fill("3")
     page.get_by_label("Methods").select_option(["auto_ets"])
