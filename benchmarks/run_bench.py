@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import importlib
+import json
 import resource
 import shutil
 import subprocess
@@ -93,6 +94,17 @@ DIGESTED = {  # stored rows of a run → the columns hashed, in a fixed order
 }
 
 
+def _text(value: object) -> str:
+    """A stored value as text the same on SQLite and PostgreSQL: JSON (a trace) as sorted-key JSON text."""
+    if value is None:
+        return ""
+    if isinstance(value, str) and value.startswith("{"):
+        value = json.loads(value)
+    if isinstance(value, dict):
+        return json.dumps(value, sort_keys=True)
+    return str(value)
+
+
 def digests(engine: Engine, run_id: int) -> list[str]:
     """A short SHA-256 of each table's rows of the run, sorted (ids and time stamps left out)."""
     found = []
@@ -100,7 +112,7 @@ def digests(engine: Engine, run_id: int) -> list[str]:
         digest = hashlib.sha256()
         with engine.connect() as conn:
             rows = conn.exec_driver_sql(f"SELECT {columns} FROM {table} WHERE run_id = {int(run_id)}")
-            for row in sorted(tuple("" if v is None else str(v) for v in r) for r in rows):
+            for row in sorted(tuple(_text(v) for v in r) for r in rows):
                 digest.update(repr(row).encode())
         found.append(f"{table} {digest.hexdigest()[:16]}")
     return found
